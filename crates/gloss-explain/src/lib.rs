@@ -1,0 +1,14 @@
+//! What gloss asks the model and what it makes of the answer: levels, prompts, the explanation
+//! pipeline and the cache of finished explanations.
+
+pub mod level;
+pub mod prompt;
+
+pub use level::{ExplanationKind, Level};
+pub use prompt::{PROMPT_VERSION, PromptInput, build_messages};
+pub mod request;
+pub use request::{CONTEXT_TOKEN_BUDGET, PreparedExplanation, prepare};
+pub mod cache;
+pub mod service;
+pub use cache::{CacheKey, CachedExplanation, ExplanationCache};
+pub use service::{ExplainService, Ticket};

@@ -1,0 +1,116 @@
+//! Turning a picked region and its context into the ChatML messages the model answers.
+
+use gloss_model::Message;
+use gloss_syntax::{Context, Language};
+
+use crate::level::{ExplanationKind, Level};
+
+/// Bumped whenever the wording below changes: it is part of every cache key, so a new prompt never
+/// serves answers made with an old one.
+pub const PROMPT_VERSION: u32 = 1;
+
+/// Everything the prompt is built from.
+pub struct PromptInput<'a> {
+    pub language: Language,
+    /// The name of the picked function, class or block, when it has one.
+    pub name: Option<&'a str>,
+    /// A short description of what was picked ("function", "method", "if block", …).
+    pub kind_title: &'a str,
+    pub context: &'a Context,
+    pub kind: ExplanationKind,
+    pub level: Level,
+}
+
+const SYSTEM: &str = "You are gloss, an assistant inside a code editor. You explain source code to the \
+developer who is reading it. You are accurate: you describe only what the code and the given context \
+show, and you never invent functions, parameters or behaviour.";
+
+fn format_instructions(kind: ExplanationKind) -> &'static str {
+    match kind {
+        ExplanationKind::Hover => {
+            "Answer in Markdown. First line: one sentence saying what the code is for (its purpose, not \
+a step-by-step account). Then at most four short bullet points: its inputs, its result, and notable \
+behaviour such as errors raised or side effects. At most 80 words in all. Do not repeat the code; quote \
+only names that appear in it, in backticks. No introduction and no closing remarks."
+        }
+        ExplanationKind::Full => {
+            "Answer in Markdown. Start with one sentence saying what the code is for. Then these \
+sections, each only when it has something to say: **How it works** (the steps, in order), **Inputs and \
+output**, **Edge cases and pitfalls**. Do not repeat the code; quote only names that appear in it, in \
+backticks. No introduction and no closing remarks."
+        }
+        ExplanationKind::DocComment => {
+            "Write only the text of a documentation comment for this code, in the imperative mood \
+(\"Return …\", not \"Returns …\"): one summary line, then, if useful, a short paragraph about \
+parameters, the result and errors. Describe only behaviour the code shows. No comment markers, no code \
+fences, no code."
+        }
+    }
+}
+
+fn level_instructions(level: Level) -> &'static str {
+    match level {
+        Level::Beginner => {
+            "The reader is new to the language: briefly explain any idiom or library call that a \
+beginner might not know."
+        }
+        Level::Standard => "The reader is a working programmer.",
+        Level::Expert => {
+            "The reader is an expert: be terse and mention only what is not obvious from reading the \
+code."
+        }
+    }
+}
+
+/// Builds the messages for one explanation. Code and context go in the user message, always as
+/// plain text: the chat template encodes it with special tokens off.
+pub fn build_messages(input: &PromptInput<'_>) -> Vec<Message> {
+    let context = input.context;
+    let language = input.language.title();
+    let fence = input.language.identifier();
+    let mut user = String::new();
+    if let Some(header) = &context.enclosing_header {
+        user.push_str(&format!("It is defined inside:\n```{fence}\n{header}\n```\n\n"));
+    }
+    if let Some(signature) = &context.outer_signature {
+        user.push_str(&format!(
+            "It is part of the function:\n```{fence}\n{signature}\n```\n\n"
+        ));
+    }
+    if !context.imports.is_empty() {
+        user.push_str(&format!(
+            "Imports it uses:\n```{fence}\n{}\n```\n\n",
+            context.imports.join("\n")
+        ));
+    }
+    if !context.callees.is_empty() {
+        user.push_str("Functions it calls, defined elsewhere in the project:\n");
+        for callee in &context.callees {
+            match &callee.doc_line {
+                Some(doc) => user.push_str(&format!("- `{}`: {}\n", callee.signature, doc)),
+                None => user.push_str(&format!("- `{}`\n", callee.signature)),
+            }
+        }
+        user.push('\n');
+    }
+    if input.kind != ExplanationKind::DocComment
+        && let Some(doc) = &context.doc_text
+    {
+        user.push_str(&format!("Its existing documentation:\n{doc}\n\n"));
+    }
+    let subject = match input.name {
+        Some(name) => format!("the {language} {} `{name}`", input.kind_title),
+        None => format!("this {language} {}", input.kind_title),
+    };
+    let task = match input.kind {
+        ExplanationKind::DocComment => format!("Write the documentation comment for {subject}."),
+        _ => format!("Explain {subject}."),
+    };
+    user.push_str(&format!(
+        "{task}\n\n```{fence}\n{}\n```\n\n{} {}",
+        context.code.trim_end(),
+        format_instructions(input.kind),
+        level_instructions(input.level)
+    ));
+    vec![Message::system(SYSTEM), Message::user(user)]
+}

@@ -1,0 +1,53 @@
+//! From a picked region to the exact messages sent to the model, the same for the CLI and the server.
+
+use gloss_model::Message;
+use gloss_syntax::{Context, ContextOptions, Document, Region, gather_context};
+
+use crate::level::{ExplanationKind, Level};
+use crate::prompt::{PromptInput, build_messages};
+
+/// The most prompt the context may take, in (estimated) tokens. Prefill time grows with it, and a
+/// hover must come back in seconds on a laptop CPU; 1,536 tokens keeps a 100-line function whole.
+pub const CONTEXT_TOKEN_BUDGET: usize = 1536;
+
+/// A region, its context and the messages that ask the model about it.
+#[derive(Clone, Debug)]
+pub struct PreparedExplanation {
+    pub region: Region,
+    pub context: Context,
+    pub messages: Vec<Message>,
+    pub kind: ExplanationKind,
+    pub level: Level,
+}
+
+/// Gathers the context of `region` within `document` (and the other open documents) and builds
+/// the prompt. Budgeting uses a fixed estimate, not the model's tokenizer, so that `--dry-run`
+/// shows exactly the prompt a real run sends without loading a model.
+pub fn prepare(
+    document: &Document,
+    region: Region,
+    others: &[&Document],
+    kind: ExplanationKind,
+    level: Level,
+) -> PreparedExplanation {
+    let options = ContextOptions {
+        token_budget: CONTEXT_TOKEN_BUDGET,
+        ..ContextOptions::default()
+    };
+    let context = gather_context(document, &region, others, &options);
+    let messages = build_messages(&PromptInput {
+        language: document.language(),
+        name: region.name.as_deref(),
+        kind_title: region.kind.title(),
+        context: &context,
+        kind,
+        level,
+    });
+    PreparedExplanation {
+        region,
+        context,
+        messages,
+        kind,
+        level,
+    }
+}

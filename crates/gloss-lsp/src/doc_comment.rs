@@ -1,0 +1,274 @@
+//! Doc comments in each language's convention: `///` lines above a Rust item, a docstring as the
+//! first statement of a Python body, a `/** … */` block above a JavaScript declaration.
+//!
+//! The syntax layer says where a comment goes and where the existing one is
+//! ([`gloss_syntax::doc_comment_insertion`]); this module turns the model's text into the comment
+//! and the edit. Only the "Replace" action passes a site with an existing comment to [`edit`].
+
+use std::ops::Range;
+
+use gloss_syntax::{DocInsertion, DocStyle, Document, Region, doc_comment_insertion};
+
+pub use gloss_syntax::DocInsertion as Site;
+
+/// The edit that writes a comment: `replaced` (empty for an insertion) becomes `text`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocEdit {
+    pub replaced: Range<usize>,
+    pub text: String,
+}
+
+/// A comment longer than this is an essay, not a doc comment.
+const MAX_LINES: usize = 12;
+
+/// Where `region`'s doc comment is or would go; `None` for regions that take none (blocks,
+/// selections, closures, one-line Python bodies).
+pub fn site(document: &Document, region: &Region) -> Option<Site> {
+    doc_comment_insertion(document, region)
+}
+
+/// The edit that puts `model_text` (cleaned) at `site`, replacing the existing comment if any.
+pub fn edit(document: &Document, site: &DocInsertion, model_text: &str) -> DocEdit {
+    let lines = clean(model_text);
+    let indent = &site.indent;
+    let text = document.text();
+    match site.style {
+        DocStyle::PythonDocstring => {
+            let docstring = python_docstring(&lines, indent);
+            match (site.existing.first(), site.existing.last()) {
+                // The existing docstring's range starts at its quotes, after the indentation.
+                (Some(first), Some(last)) => DocEdit {
+                    replaced: first.start..last.end,
+                    text: docstring,
+                },
+                _ => DocEdit {
+                    replaced: site.offset..site.offset,
+                    text: format!("{indent}{docstring}\n"),
+                },
+            }
+        }
+        DocStyle::RustLineComment | DocStyle::JsDoc => {
+            let mut comment = String::new();
+            if site.style == DocStyle::JsDoc {
+                comment.push_str(&format!("{indent}/**\n"));
+            }
+            let marker = if site.style == DocStyle::JsDoc { " *" } else { "///" };
+            for line in &lines {
+                if line.is_empty() {
+                    comment.push_str(&format!("{indent}{marker}\n"));
+                } else {
+                    comment.push_str(&format!("{indent}{marker} {line}\n"));
+                }
+            }
+            if site.style == DocStyle::JsDoc {
+                comment.push_str(&format!("{indent} */\n"));
+            }
+            match (site.existing.first(), site.existing.last()) {
+                (Some(first), Some(last)) => {
+                    // Whole lines from the first comment to the last; attributes between doc
+                    // comments (`/// a`, `#[inline]`, `/// b`) are kept, after the new comment.
+                    let start = line_start(text, first.start);
+                    let end = line_end_with_break(text, last.end.saturating_sub(1).max(last.start));
+                    let mut at = start;
+                    for line in text[start..end].split_inclusive('\n') {
+                        let content = line.trim_end_matches(['\n', '\r']);
+                        let covered = site.existing.iter().any(|doc| overlaps_text(doc, at, content));
+                        if !covered && !content.trim().is_empty() {
+                            comment.push_str(content);
+                            comment.push('\n');
+                        }
+                        at += line.len();
+                    }
+                    DocEdit {
+                        replaced: start..end,
+                        text: comment,
+                    }
+                }
+                _ => DocEdit {
+                    replaced: site.offset..site.offset,
+                    text: comment,
+                },
+            }
+        }
+    }
+}
+
+/// Whether the comment range `doc` covers some non-blank text of the line starting at `at`.
+fn overlaps_text(doc: &Range<usize>, at: usize, line: &str) -> bool {
+    let first = at + (line.len() - line.trim_start().len());
+    let last = at + line.trim_end().len();
+    doc.start < last && first < doc.end
+}
+
+fn line_start(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].rfind('\n').map_or(0, |at| at + 1)
+}
+
+/// The offset just after the line break ending the line that holds `offset`.
+fn line_end_with_break(text: &str, offset: usize) -> usize {
+    let offset = offset.min(text.len());
+    text[offset..].find('\n').map_or(text.len(), |at| offset + at + 1)
+}
+
+/// The model's text as plain lines: no code fences, no comment markers (small models add them
+/// although asked not to), no trailing blanks, at most one blank line in a row.
+pub fn clean(model_text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for raw in model_text.lines() {
+        let mut line = raw.trim();
+        if line.starts_with("```") {
+            continue;
+        }
+        for marker in ["\"\"\"", "'''", "/**", "*/"] {
+            line = line.trim_start_matches(marker).trim_end_matches(marker).trim();
+        }
+        for prefix in ["///", "//!", "//", "* ", "# "] {
+            if let Some(rest) = line.strip_prefix(prefix) {
+                line = rest.trim();
+                break;
+            }
+        }
+        if line == "*" || line == "#" {
+            line = "";
+        }
+        if line.is_empty() && lines.last().is_none_or(|last| last.is_empty()) {
+            continue;
+        }
+        lines.push(line.to_owned());
+    }
+    while lines.last().is_some_and(|last| last.is_empty()) {
+        lines.pop();
+    }
+    lines.truncate(MAX_LINES);
+    while lines.last().is_some_and(|last| last.is_empty()) {
+        lines.pop();
+    }
+    if lines.is_empty() {
+        lines.push("TODO: describe this.".to_owned());
+    }
+    lines
+}
+
+fn python_docstring(lines: &[String], indent: &str) -> String {
+    // A backslash in the text would be an escape inside a normal string literal.
+    let raw = if lines.iter().any(|line| line.contains('\\')) { "r" } else { "" };
+    let escaped: Vec<String> = lines.iter().map(|line| line.replace("\"\"\"", "\\\"\\\"\\\"")).collect();
+    if escaped.len() == 1 {
+        return format!("{raw}\"\"\"{}\"\"\"", escaped[0]);
+    }
+    let mut text = format!("{raw}\"\"\"{}\n", escaped[0]);
+    for line in &escaped[1..] {
+        if line.is_empty() {
+            text.push('\n');
+        } else {
+            text.push_str(&format!("{indent}{line}\n"));
+        }
+    }
+    text.push_str(&format!("{indent}\"\"\""));
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use gloss_syntax::{Language, PickOptions, pick_at};
+
+    use super::*;
+
+    /// Picks at `marker` in `text`, writes `comment` there, and returns the new text.
+    fn write(language: Language, text: &str, marker: &str, comment: &str) -> (Option<bool>, String) {
+        let document = Document::new(language, text.to_owned(), 0);
+        let offset = text.find(marker).expect("marker");
+        let region = pick_at(&document, offset, &PickOptions::default()).expect("a region");
+        let Some(site) = site(&document, &region) else {
+            return (None, text.to_owned());
+        };
+        let edit = edit(&document, &site, comment);
+        let mut out = text.to_owned();
+        out.replace_range(edit.replaced, &edit.text);
+        (Some(site.has_doc()), out)
+    }
+
+    #[test]
+    fn python_docstring_goes_first_in_the_body() {
+        let text = "def add(a, b):\n    return a + b\n";
+        let (existing, out) = write(Language::Python, text, "return", "Add two numbers.");
+        assert_eq!(existing, Some(false));
+        assert_eq!(out, "def add(a, b):\n    \"\"\"Add two numbers.\"\"\"\n    return a + b\n");
+    }
+
+    #[test]
+    fn python_docstring_is_replaced_in_place() {
+        let text = "class A:\n    def m(self):\n        '''Old\n        text.'''\n        return 1\n";
+        let (existing, out) = write(
+            Language::Python,
+            text,
+            "return 1",
+            "```\n\"\"\"Return one.\n\nAlways.\"\"\"\n```",
+        );
+        assert_eq!(existing, Some(true));
+        assert_eq!(
+            out,
+            "class A:\n    def m(self):\n        \"\"\"Return one.\n\n        Always.\n        \"\"\"\n        return 1\n"
+        );
+    }
+
+    #[test]
+    fn one_line_python_bodies_take_no_docstring() {
+        let (existing, _) = write(Language::Python, "def f(): return 1\n", "return", "x");
+        assert_eq!(existing, None);
+    }
+
+    #[test]
+    fn model_noise_is_cleaned() {
+        assert_eq!(
+            clean("/// Return x.\n///\n///\n/// More.\n\n"),
+            vec!["Return x.", "", "More."]
+        );
+        assert_eq!(clean("   "), vec!["TODO: describe this."]);
+    }
+}
+
+#[cfg(test)]
+mod more_tests {
+    use gloss_syntax::{Language, PickOptions, pick_at};
+
+    use super::*;
+
+    fn apply(language: Language, text: &str, marker: &str, comment: &str) -> String {
+        let document = Document::new(language, text.to_owned(), 0);
+        let region = pick_at(&document, text.find(marker).unwrap(), &PickOptions::default()).unwrap();
+        let site = site(&document, &region).expect("a doc comment site");
+        let edit = edit(&document, &site, comment);
+        let mut out = text.to_owned();
+        out.replace_range(edit.replaced, &edit.text);
+        out
+    }
+
+    #[test]
+    fn rust_comments_go_above_attributes_and_replace_in_place() {
+        let text = "impl A {\n    #[inline]\n    fn f(&self) -> u32 {\n        1\n    }\n}\n";
+        assert_eq!(
+            apply(Language::Rust, text, "1\n", "Return one.\n\nAlways."),
+            "impl A {\n    /// Return one.\n    ///\n    /// Always.\n    #[inline]\n    fn f(&self) -> u32 {\n        1\n    }\n}\n"
+        );
+        let documented = "/// Old.\n#[inline]\n/// More old.\nfn f() -> u32 {\n    1\n}\n";
+        assert_eq!(
+            apply(Language::Rust, documented, "1\n", "New."),
+            "/// New.\n#[inline]\nfn f() -> u32 {\n    1\n}\n"
+        );
+    }
+
+    #[test]
+    fn javascript_gets_a_jsdoc_block() {
+        let text = "export function f(a) {\n  return a;\n}\n";
+        assert_eq!(
+            apply(Language::JavaScript, text, "return", "Return a."),
+            "/**\n * Return a.\n */\nexport function f(a) {\n  return a;\n}\n"
+        );
+        let documented = "/** Old. */\nfunction f(a) {\n  return a;\n}\n";
+        assert_eq!(
+            apply(Language::JavaScript, documented, "return", "New."),
+            "/**\n * New.\n */\nfunction f(a) {\n  return a;\n}\n"
+        );
+    }
+}

@@ -1,0 +1,115 @@
+//! The open documents, as the client last described them.
+//!
+//! Each document sits behind an `Arc`: a request clones the `Arc` (its snapshot) and keeps reading
+//! that version while later changes build a new one (copy on write), so a slow hover never blocks
+//! `didChange` and never sees half an edit.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use gloss_syntax::{Document, Language, PositionEncoding};
+use tower_lsp_server::ls_types as lsp;
+
+use crate::convert;
+
+/// Documents bigger than this are kept (so their versions stay in step) but not explained: the
+/// context of one function in a 5 MB generated file is not worth a parse on every keystroke's
+/// snapshot, and no hover over it should take the model minutes.
+pub const MAX_EXPLAINED_BYTES: usize = 2 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct OpenDocument {
+    pub uri: lsp::Uri,
+    pub document: Document,
+    pub version: i32,
+}
+
+/// One applied edit, in bytes of the text before it: the explanation service cancels the
+/// generations it touches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edit {
+    pub replaced: Range<usize>,
+    pub inserted: usize,
+}
+
+#[derive(Default)]
+pub struct DocumentStore {
+    documents: DashMap<lsp::Uri, Arc<OpenDocument>>,
+}
+
+impl DocumentStore {
+    pub fn open(&self, uri: lsp::Uri, language: Language, text: String, version: i32) {
+        let document = Document::new(language, text, version);
+        self.documents.insert(
+            uri.clone(),
+            Arc::new(OpenDocument {
+                uri,
+                document,
+                version,
+            }),
+        );
+    }
+
+    /// Applies `changes` in order. The map's lock is held only for this synchronous section.
+    pub fn change(
+        &self,
+        uri: &lsp::Uri,
+        version: i32,
+        changes: Vec<lsp::TextDocumentContentChangeEvent>,
+        encoding: PositionEncoding,
+    ) -> anyhow::Result<Vec<Edit>> {
+        let mut entry = self
+            .documents
+            .get_mut(uri)
+            .ok_or_else(|| anyhow::anyhow!("change to {} which is not open", uri.as_str()))?;
+        let open = Arc::make_mut(&mut entry);
+        let mut edits = Vec::with_capacity(changes.len());
+        for change in changes {
+            let replaced = match change.range {
+                Some(range) => convert::clamped_bytes(&open.document, range, encoding),
+                None => 0..open.document.text().len(),
+            };
+            open.document.apply_change(
+                change.range.map(convert::syntax_range),
+                &change.text,
+                encoding,
+            );
+            edits.push(Edit {
+                replaced,
+                inserted: change.text.len(),
+            });
+        }
+        open.version = version;
+        open.document.set_version(version);
+        Ok(edits)
+    }
+
+    pub fn close(&self, uri: &lsp::Uri) -> bool {
+        self.documents.remove(uri).is_some()
+    }
+
+    pub fn get(&self, uri: &lsp::Uri) -> Option<Arc<OpenDocument>> {
+        self.documents.get(uri).map(|entry| entry.clone())
+    }
+
+    /// Other open documents in the same language: the context may find callees there.
+    pub fn others(&self, uri: &lsp::Uri, language: Language, limit: usize) -> Vec<Arc<OpenDocument>> {
+        self.documents
+            .iter()
+            .filter(|entry| entry.key() != uri && entry.document.language() == language)
+            .filter(|entry| entry.document.text().len() <= MAX_EXPLAINED_BYTES)
+            .take(limit)
+            .map(|entry| entry.value().clone())
+            .collect()
+    }
+
+    pub fn is_open_path(&self, path: &std::path::Path) -> bool {
+        self.documents.iter().any(|entry| {
+            entry
+                .key()
+                .to_file_path()
+                .is_some_and(|open| open.as_ref() == path)
+        })
+    }
+}

@@ -1,0 +1,100 @@
+//! The markdown the user reads: hovers, the "still explaining" and "no model" notes, and the full
+//! explanation document.
+
+use gloss_explain::cache::CachedExplanation;
+
+/// A hover longer than this is cut: the prompt asks for 80 words, and a runaway answer must not
+/// fill the screen.
+const MAX_HOVER_CHARS: usize = 1200;
+
+/// The model's answer, then a small footer naming the model and whether the answer came from the
+/// cache.
+pub fn hover(explanation: &CachedExplanation, cached: bool) -> String {
+    let mut body = clean(&explanation.text);
+    if body.chars().count() > MAX_HOVER_CHARS {
+        body = body.chars().take(MAX_HOVER_CHARS).collect::<String>();
+        body.push('…');
+    }
+    format!("{body}\n\n---\n{}", footer(&explanation.model_id, cached))
+}
+
+pub fn footer(model_id: &str, cached: bool) -> String {
+    let cached = if cached { " · cached" } else { "" };
+    format!("*gloss · {model_id}{cached}*")
+}
+
+/// What a hover shows when its time budget ran out: the explanation goes on into the cache.
+pub fn explaining(name: Option<&str>, kind_title: &str) -> String {
+    let subject = match name {
+        Some(name) => format!("`{name}`"),
+        None => format!("this {}", kind_title.to_lowercase()),
+    };
+    format!("*Explaining {subject}…* Hover again in a moment.\n\n---\n*gloss*")
+}
+
+/// What a hover shows when there is no model.
+pub fn unavailable(hint: &str) -> String {
+    format!("**gloss cannot explain yet.** {hint}\n\n---\n*gloss*")
+}
+
+/// The full explanation as a document of its own.
+pub fn document(
+    name: Option<&str>,
+    kind_title: &str,
+    location: &str,
+    explanation: &CachedExplanation,
+    cached: bool,
+) -> String {
+    let title = match name {
+        Some(name) => format!("`{name}`"),
+        None => format!("This {kind_title}"),
+    };
+    format!(
+        "# {title}\n\n*{kind_title} at {location}*\n\n{}\n\n---\n{}\n",
+        clean(&explanation.text),
+        footer(&explanation.model_id, cached)
+    )
+}
+
+/// The answer without the wrapping code fence small models sometimes put around markdown.
+pub fn clean(text: &str) -> String {
+    let text = text.trim();
+    let unwrapped = text
+        .strip_prefix("```markdown")
+        .or_else(|| text.strip_prefix("```md"))
+        .and_then(|rest| rest.strip_suffix("```"));
+    unwrapped.unwrap_or(text).trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use gloss_explain::ExplanationKind;
+
+    use super::*;
+
+    fn entry(text: &str) -> CachedExplanation {
+        CachedExplanation::new(text, "smollm2-135m", ExplanationKind::Hover, 4)
+    }
+
+    #[test]
+    fn hover_has_the_answer_then_a_footer() {
+        let text = hover(&entry("Adds two numbers.\n\n- `a`: first"), true);
+        assert_eq!(
+            text,
+            "Adds two numbers.\n\n- `a`: first\n\n---\n*gloss · smollm2-135m · cached*"
+        );
+        assert!(!hover(&entry("x"), false).contains("cached"));
+    }
+
+    #[test]
+    fn fences_around_markdown_are_removed() {
+        assert_eq!(clean("```markdown\nHi.\n```"), "Hi.");
+        assert_eq!(clean("```rust\nfn x() {}\n```"), "```rust\nfn x() {}\n```");
+    }
+
+    #[test]
+    fn runaway_hovers_are_cut() {
+        let long = "word ".repeat(1000);
+        assert!(hover(&entry(&long), false).chars().count() < MAX_HOVER_CHARS + 100);
+    }
+}

@@ -1,0 +1,265 @@
+//! The server's state shared by all handlers, and the immutable snapshot each request works on.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+use dashmap::DashMap;
+use gloss_explain::cache::{CacheLimits, ExplanationCache};
+use gloss_explain::service::ExplainService;
+use gloss_model::catalog::Catalog;
+use gloss_syntax::PositionEncoding;
+use tokio::sync::Notify;
+use tower_lsp_server::Client;
+use tower_lsp_server::ls_types as lsp;
+
+use crate::config::{LogLevel, Settings, Warning};
+use crate::documents::DocumentStore;
+use crate::neighbors::Neighbors;
+use crate::server::ServerOptions;
+
+/// What the client said it can do, read once from `initialize`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ClientFeatures {
+    pub work_done_progress: bool,
+    pub show_document: bool,
+    /// `workspace/applyEdit` with versioned `documentChanges`.
+    pub document_changes: bool,
+    pub apply_edit: bool,
+    /// `workspace/configuration`, for clients that send an empty `didChangeConfiguration`.
+    pub configuration: bool,
+}
+
+impl ClientFeatures {
+    pub fn from_capabilities(capabilities: &lsp::ClientCapabilities) -> Self {
+        let window = capabilities.window.as_ref();
+        let workspace = capabilities.workspace.as_ref();
+        Self {
+            work_done_progress: window.and_then(|w| w.work_done_progress).unwrap_or(false),
+            show_document: window
+                .and_then(|w| w.show_document.as_ref())
+                .is_some_and(|s| s.support),
+            document_changes: workspace
+                .and_then(|w| w.workspace_edit.as_ref())
+                .and_then(|e| e.document_changes)
+                .unwrap_or(false),
+            apply_edit: workspace.and_then(|w| w.apply_edit).unwrap_or(false),
+            configuration: workspace.and_then(|w| w.configuration).unwrap_or(false),
+        }
+    }
+}
+
+/// Fixed at `initialize`.
+#[derive(Clone, Copy, Debug)]
+pub struct Negotiated {
+    pub encoding: PositionEncoding,
+    pub features: ClientFeatures,
+}
+
+pub struct Session {
+    pub client: Client,
+    pub options: ServerOptions,
+    pub documents: DocumentStore,
+    pub neighbors: Neighbors,
+    pub service: ExplainService,
+    settings: RwLock<Arc<Settings>>,
+    negotiated: OnceLock<Negotiated>,
+    /// The model spec the running model was started from.
+    model_spec: Mutex<Option<String>>,
+    /// The cache root in use.
+    cache_root: Mutex<Option<PathBuf>>,
+    /// Settings warnings from `initialize`, sent once the client may receive messages.
+    pub early_warnings: Mutex<Vec<Warning>>,
+    shutdown_requested: AtomicBool,
+    stopped: AtomicBool,
+    /// Progress tokens whose cancel button the user may press.
+    pub progress_cancels: Arc<DashMap<String, Arc<Notify>>>,
+    /// The last byte offset asked about in each document: prefetch starts nearest to it.
+    pub cursors: DashMap<lsp::Uri, usize>,
+}
+
+impl Session {
+    pub fn new(client: Client, options: ServerOptions) -> Arc<Self> {
+        // Until `initialize` says where, nothing is written anywhere.
+        let cache = Arc::new(ExplanationCache::in_memory(CacheLimits::default()));
+        Arc::new(Self {
+            client,
+            options,
+            documents: DocumentStore::default(),
+            neighbors: Neighbors::default(),
+            service: ExplainService::new(cache),
+            settings: RwLock::new(Arc::new(Settings::default())),
+            negotiated: OnceLock::new(),
+            model_spec: Mutex::new(None),
+            cache_root: Mutex::new(None),
+            early_warnings: Mutex::new(Vec::new()),
+            shutdown_requested: AtomicBool::new(false),
+            stopped: AtomicBool::new(false),
+            progress_cancels: Arc::new(DashMap::new()),
+            cursors: DashMap::new(),
+        })
+    }
+
+    pub fn negotiate(&self, negotiated: Negotiated) {
+        let _ = self.negotiated.set(negotiated);
+    }
+
+    pub fn negotiated(&self) -> Negotiated {
+        self.negotiated.get().copied().unwrap_or(Negotiated {
+            encoding: PositionEncoding::Utf16,
+            features: ClientFeatures::default(),
+        })
+    }
+
+    pub fn settings(&self) -> Arc<Settings> {
+        self.settings
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Everything a request needs, taken once at its start.
+    pub fn snapshot(self: &Arc<Self>) -> Snapshot {
+        let negotiated = self.negotiated();
+        Snapshot {
+            session: self.clone(),
+            settings: self.settings(),
+            encoding: negotiated.encoding,
+            features: negotiated.features,
+        }
+    }
+
+    /// Installs new settings: a new cache directory is opened, a new model started. Returns
+    /// whether the model was (re)started, so the caller can report its loading.
+    pub fn apply_settings(&self, settings: Settings) -> bool {
+        let cache_root = settings
+            .cache_dir
+            .clone()
+            .or_else(ExplanationCache::default_root);
+        {
+            let mut current = lock(&self.cache_root);
+            if *current != cache_root || current.is_none() {
+                let cache = match &cache_root {
+                    Some(root) => ExplanationCache::open(root, CacheLimits::default()),
+                    None => {
+                        tracing::warn!("no cache directory: explanations are kept in memory only");
+                        ExplanationCache::in_memory(CacheLimits::default())
+                    }
+                };
+                self.service.set_cache(Arc::new(cache));
+                *current = cache_root;
+            }
+        }
+        let spec = settings
+            .model
+            .clone()
+            .unwrap_or_else(|| Catalog::builtin().default_entry().id.clone());
+        let restart = {
+            let mut current = lock(&self.model_spec);
+            let restart = current.as_deref() != Some(spec.as_str());
+            if restart {
+                *current = Some(spec.clone());
+            }
+            restart
+        };
+        if restart {
+            if let Some(threads) = settings.threads {
+                set_threads_once(threads);
+            }
+            self.service.start_model(spec);
+        }
+        *self.settings.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(settings);
+        restart
+    }
+
+    pub fn request_shutdown(&self) {
+        self.shutdown_requested.store(true, Ordering::SeqCst);
+    }
+
+    pub fn shutdown_requested(&self) -> bool {
+        self.shutdown_requested.load(Ordering::SeqCst)
+    }
+
+    /// Stops the model and joins its thread (once; later calls return at once).
+    pub async fn stop(&self) {
+        if self.stopped.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let service = self.service.clone();
+        if let Err(error) = tokio::task::spawn_blocking(move || service.shutdown()).await {
+            tracing::error!(%error, "stopping the model failed");
+        }
+    }
+
+    /// Logs to stderr and, at or above the `logLevel` setting, to the client's log.
+    pub async fn log(&self, level: LogLevel, message: impl std::fmt::Display) {
+        let message = message.to_string();
+        let kind = match level {
+            LogLevel::Off => return,
+            LogLevel::Error => {
+                tracing::error!("{message}");
+                lsp::MessageType::ERROR
+            }
+            LogLevel::Warn => {
+                tracing::warn!("{message}");
+                lsp::MessageType::WARNING
+            }
+            LogLevel::Info => {
+                tracing::info!("{message}");
+                lsp::MessageType::INFO
+            }
+            LogLevel::Debug => {
+                tracing::debug!("{message}");
+                lsp::MessageType::LOG
+            }
+        };
+        if level <= self.settings().log_level {
+            self.client.log_message(kind, message).await;
+        }
+    }
+}
+
+/// Sets the compute threads before the first model in this process starts; later it is too late
+/// (the thread pools exist), so a change then needs a restart of the server.
+fn set_threads_once(threads: usize) {
+    static DONE: OnceLock<usize> = OnceLock::new();
+    let mut first = false;
+    let chosen = *DONE.get_or_init(|| {
+        first = true;
+        threads
+    });
+    if !first {
+        if chosen != threads {
+            tracing::warn!(threads, chosen, "`threads` takes effect when the server restarts");
+        }
+        return;
+    }
+    let already = ["RAYON_NUM_THREADS", "CANDLE_NUM_THREADS"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some());
+    if already {
+        tracing::info!("RAYON_NUM_THREADS/CANDLE_NUM_THREADS are set; they win over `threads`");
+        return;
+    }
+    // SAFETY: `set_var` races only with a concurrent read or write of the environment on another
+    // thread. This runs while `initialize` is handled, before the first model thread (the only
+    // code of ours that reads these variables) exists, and no gloss thread reads the environment
+    // while a server initializes.
+    unsafe {
+        std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+        std::env::set_var("CANDLE_NUM_THREADS", threads.to_string());
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A request's view of the server: settings and negotiated features as they were when it came in.
+#[derive(Clone)]
+pub struct Snapshot {
+    pub session: Arc<Session>,
+    pub settings: Arc<Settings>,
+    pub encoding: PositionEncoding,
+    pub features: ClientFeatures,
+}

@@ -1,0 +1,215 @@
+//! A loaded model: the GGUF file's weights, its tokenizer and what its metadata says about it.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use candle_core::quantized::gguf_file;
+use candle_core::{Device, Tensor};
+use candle_transformers::models::{quantized_llama, quantized_qwen2};
+
+use crate::error::ModelError;
+use crate::tokenizer::Tokenizer;
+
+/// The architectures gloss has a forward pass for, as GGUF names them in `general.architecture`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Architecture {
+    Llama,
+    Qwen2,
+}
+
+impl Architecture {
+    pub const ALL: [Architecture; 2] = [Architecture::Llama, Architecture::Qwen2];
+
+    pub fn identifier(self) -> &'static str {
+        match self {
+            Architecture::Llama => "llama",
+            Architecture::Qwen2 => "qwen2",
+        }
+    }
+
+    fn from_identifier(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|arch| arch.identifier() == name)
+    }
+}
+
+/// What the file's metadata tells about the model, kept after the weights are built.
+#[derive(Clone, Debug)]
+pub struct ModelInfo {
+    pub path: PathBuf,
+    pub architecture: Architecture,
+    /// `general.name`, when the file has one.
+    pub name: Option<String>,
+    pub context_length: usize,
+    pub load_seconds: f64,
+}
+
+enum Weights {
+    Llama(quantized_llama::ModelWeights),
+    Qwen2(quantized_qwen2::ModelWeights),
+    /// gloss's own forward pass (`crate::fast`), the default; candle's models above stay as the
+    /// reference, chosen with `GLOSS_ENGINE=reference`.
+    Fast(Box<crate::fast::FastModel>),
+}
+
+/// Whether `GLOSS_ENGINE` asks for candle's reference forward pass instead of the fast one.
+fn reference_engine_requested() -> bool {
+    std::env::var("GLOSS_ENGINE").is_ok_and(|v| v == "reference")
+}
+
+pub struct LoadedModel {
+    weights: Weights,
+    tokenizer: std::sync::Arc<Tokenizer>,
+    info: ModelInfo,
+    bos: Option<u32>,
+    device: Device,
+}
+
+impl LoadedModel {
+    pub fn load(path: &Path) -> Result<Self, ModelError> {
+        let started = Instant::now();
+        let file = File::open(path).map_err(|source| ModelError::Unreadable {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut reader = BufReader::with_capacity(1 << 20, file);
+        let corrupt = |reason: String| ModelError::Corrupt {
+            path: path.to_owned(),
+            reason,
+        };
+        let content = gguf_file::Content::read(&mut reader).map_err(|e| corrupt(e.to_string()))?;
+
+        let architecture_name = metadata_string(&content, "general.architecture")
+            .ok_or_else(|| corrupt("no general.architecture in its metadata".into()))?;
+        let architecture = Architecture::from_identifier(&architecture_name).ok_or_else(|| {
+            ModelError::UnsupportedArchitecture {
+                path: path.to_owned(),
+                architecture: architecture_name.clone(),
+                supported: Architecture::ALL.map(Architecture::identifier).join(", "),
+            }
+        })?;
+        let context_length = content
+            .metadata
+            .get(&format!("{architecture_name}.context_length"))
+            .and_then(|v| v.to_u32().ok())
+            .unwrap_or(2048) as usize;
+        let name = metadata_string(&content, "general.name");
+
+        let tokenizer = Tokenizer::from_gguf(&content).map_err(|e| ModelError::Tokenizer {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+        let wants_bos = content
+            .metadata
+            .get("tokenizer.ggml.add_bos_token")
+            .and_then(|v| v.to_bool().ok())
+            .unwrap_or(false);
+        let bos = if wants_bos { tokenizer.bos_id() } else { None };
+
+        let device = Device::Cpu;
+        let fast = if reference_engine_requested() {
+            None
+        } else {
+            match crate::fast::FastModel::load(path, &content, architecture.identifier()) {
+                Ok(model) => Some(Weights::Fast(Box::new(model))),
+                Err(reason) => {
+                    tracing::info!(%reason, "fast engine unavailable, using the reference engine");
+                    None
+                }
+            }
+        };
+        // Tensor data that is missing or short shows up here, not in the header read above.
+        let weights = match (fast, architecture) {
+            (Some(fast), _) => Ok(fast),
+            (None, architecture) => match architecture {
+                Architecture::Llama => {
+                    quantized_llama::ModelWeights::from_gguf(content, &mut reader, &device)
+                        .map(Weights::Llama)
+                }
+                Architecture::Qwen2 => {
+                    quantized_qwen2::ModelWeights::from_gguf(content, &mut reader, &device)
+                        .map(Weights::Qwen2)
+                }
+            },
+        }
+        .map_err(|e| corrupt(e.to_string()))?;
+
+        Ok(Self {
+            weights,
+            tokenizer: std::sync::Arc::new(tokenizer),
+            info: ModelInfo {
+                path: path.to_owned(),
+                architecture,
+                name,
+                context_length,
+                load_seconds: started.elapsed().as_secs_f64(),
+            },
+            bos,
+            device,
+        })
+    }
+
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    pub fn tokenizer(&self) -> &std::sync::Arc<Tokenizer> {
+        &self.tokenizer
+    }
+
+    /// The token the model expects at the very start of a sequence, when its metadata asks for one.
+    pub fn bos(&self) -> Option<u32> {
+        self.bos
+    }
+
+    /// Runs `tokens` at positions `start..start + tokens.len()` and returns the logits for the
+    /// token after the last one.
+    ///
+    /// `start == 0` begins a new sequence: the model forgets every earlier token, so one request's
+    /// KV cache never leaks into the next.
+    pub fn forward(&mut self, tokens: &[u32], start: usize) -> Result<Vec<f32>, ModelError> {
+        if tokens.is_empty() {
+            return Err(ModelError::Inference("forward pass over no tokens".into()));
+        }
+        if start + tokens.len() > self.info.context_length {
+            return Err(ModelError::PromptTooLong {
+                prompt_tokens: start + tokens.len(),
+                context_length: self.info.context_length,
+            });
+        }
+        if start == 0 {
+            self.reset();
+        }
+        if let Weights::Fast(model) = &mut self.weights {
+            return model.forward(tokens, start).map_err(ModelError::Inference);
+        }
+        let input = Tensor::new(tokens, &self.device)?.unsqueeze(0)?;
+        let logits = match &mut self.weights {
+            Weights::Llama(model) => model.forward(&input, start)?,
+            Weights::Qwen2(model) => model.forward(&input, start)?,
+            Weights::Fast(_) => unreachable!("handled above"),
+        };
+        Ok(logits
+            .squeeze(0)?
+            .to_dtype(candle_core::DType::F32)?
+            .to_vec1()?)
+    }
+
+    fn reset(&mut self) {
+        match &mut self.weights {
+            Weights::Llama(model) => model.clear_kv_cache(),
+            Weights::Qwen2(model) => model.clear_kv_cache(),
+            // Positions are overwritten from 0; nothing to clear.
+            Weights::Fast(_) => {}
+        }
+    }
+}
+
+fn metadata_string(content: &gguf_file::Content, key: &str) -> Option<String> {
+    content
+        .metadata
+        .get(key)
+        .and_then(|v| v.to_string().ok())
+        .cloned()
+}

@@ -1,0 +1,143 @@
+//! Dot products of quantized weight rows with Q8 activation rows, per instruction set.
+//!
+//! The instruction set is picked once at run time (`is_x86_feature_detected!`), never at compile
+//! time, so one binary runs everywhere and uses AVX-512 VNNI where the CPU has it. Every kernel
+//! takes `N` activation rows at once: prompt processing unpacks each weight block once and
+//! multiplies it into several tokens (a small int8 GEMM), decoding uses `N = 1`.
+
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+use std::sync::OnceLock;
+
+use super::quant::{Q8Row, QType, q4_1_r8, q5_0_r8};
+
+/// Rows per repacked group.
+pub const R8_ROWS: usize = 8;
+
+/// The kernel families, slowest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isa {
+    Scalar,
+    Avx2,
+    Avx512Vnni,
+}
+
+impl Isa {
+    /// Whether this CPU can run the family.
+    pub fn available(self) -> bool {
+        // Cached: `dot_rows` asks once per weight row.
+        static AVAILABLE: OnceLock<[bool; 3]> = OnceLock::new();
+        AVAILABLE.get_or_init(|| [Isa::Scalar, Isa::Avx2, Isa::Avx512Vnni].map(|isa| isa.probe()))
+            [self as usize]
+    }
+
+    fn probe(self) -> bool {
+        match self {
+            Isa::Scalar => true,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => {
+                is_x86_feature_detected!("avx2")
+                    && is_x86_feature_detected!("fma")
+                    && is_x86_feature_detected!("f16c")
+            }
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512Vnni => {
+                Isa::Avx2.probe()
+                    && is_x86_feature_detected!("avx512f")
+                    && is_x86_feature_detected!("avx512bw")
+                    && is_x86_feature_detected!("avx512vl")
+                    && is_x86_feature_detected!("avx512vnni")
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
+        }
+    }
+
+    /// The best family this CPU runs; `GLOSS_FAST_ISA=scalar|avx2|avx512vnni` caps it (for
+    /// measurements and tests), never raising it past what the CPU has.
+    pub fn detect() -> Isa {
+        static ISA: OnceLock<Isa> = OnceLock::new();
+        *ISA.get_or_init(|| {
+            let cap = match std::env::var("GLOSS_FAST_ISA").as_deref() {
+                Ok("scalar") => Isa::Scalar,
+                Ok("avx2") => Isa::Avx2,
+                _ => Isa::Avx512Vnni,
+            };
+            [Isa::Avx512Vnni, Isa::Avx2, Isa::Scalar]
+                .into_iter()
+                .find(|isa| *isa as u8 <= cap as u8 && isa.available())
+                .unwrap_or(Isa::Scalar)
+        })
+    }
+}
+
+/// `out[t] = w · a[t]` for one weight row `w` of type `ty` and `N` activation rows.
+///
+/// Panics if `isa` is not available on this CPU.
+#[inline]
+pub fn dot_rows<const N: usize>(
+    isa: Isa,
+    ty: QType,
+    w: &[u8],
+    a: &[Q8Row<'_>; N],
+    out: &mut [f32; N],
+) {
+    match isa {
+        Isa::Scalar => {
+            for (o, a) in out.iter_mut().zip(a) {
+                *o = ty.dot_scalar(w, *a);
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => {
+            assert!(isa.available());
+            // SAFETY: the CPU has AVX2, FMA and F16C (checked above; `detect` only returns
+            // families that are available); the kernels read `w` and `a` within their lengths.
+            *out = unsafe { x86::avx2::dot(ty, w, a) };
+        }
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512Vnni => {
+            assert!(isa.available());
+            // SAFETY: as above, with AVX-512 F/BW/VL/VNNI also present.
+            *out = unsafe { x86::vnni::dot(ty, w, a) };
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        _ => unreachable!("no SIMD kernels on this architecture"),
+    }
+}
+
+/// `out[t][i] = row i of the eight-row group · a[t]` for a group repacked at load
+/// (`q5_0_r8` for Q5_0, `q4_1_r8` for Q4_1).
+#[inline]
+pub fn dot_r8<const N: usize>(
+    isa: Isa,
+    ty: QType,
+    group: &[u8],
+    a: &[Q8Row<'_>; N],
+    out: &mut [[f32; R8_ROWS]; N],
+) {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => {
+            assert!(isa.available());
+            // SAFETY: the CPU has the features (checked above).
+            *out = unsafe { x86::avx2::dot_r8(ty, group, a) };
+        }
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512Vnni => {
+            assert!(isa.available());
+            // SAFETY: as above.
+            *out = unsafe { x86::vnni::dot_r8(ty, group, a) };
+        }
+        _ => {
+            for (o, a) in out.iter_mut().zip(a) {
+                *o = match ty {
+                    QType::Q5_0 => q5_0_r8::dot(group, *a),
+                    QType::Q4_1 => q4_1_r8::dot(group, *a),
+                    _ => panic!("no eight-row layout for {ty:?}"),
+                };
+            }
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! Quantized matrices (views into the mapped GGUF file) times Q8 activation rows.
+//!
+//! Work is split by output rows into tiles spread over the thread pool; within a tile, tokens are
+//! taken four at a time so each weight block is decoded once for four tokens (prompt processing),
+//! and the tile's weights stay in L1/L2 while every token block passes over them.
+
+use std::sync::Arc;
+
+use memmap2::Mmap;
+use rayon::prelude::*;
+
+use super::kernels::{Isa, R8_ROWS, dot_r8, dot_rows};
+use super::quant::{Q8Batch, QType, q4_1_r8, q5_0_r8};
+
+/// A row-major quantized matrix: `rows` rows of `cols` weights, each row whole blocks.
+pub struct QMatrix {
+    pub ty: QType,
+    pub rows: usize,
+    pub cols: usize,
+    map: Arc<Mmap>,
+    start: usize,
+    /// Q5_0 or Q4_1 rows repacked eight at a time (`q5_0_r8`, `q4_1_r8`), when the load did so.
+    r8: Option<Vec<u8>>,
+}
+
+impl QMatrix {
+    /// The matrix whose bytes start at `start` in `map`; `None` if they do not fit in it.
+    pub fn new(ty: QType, rows: usize, cols: usize, map: Arc<Mmap>, start: usize) -> Option<Self> {
+        if !cols.is_multiple_of(ty.block_elems()) || start + rows * ty.row_bytes(cols) > map.len() {
+            return None;
+        }
+        Some(Self {
+            ty,
+            rows,
+            cols,
+            map,
+            start,
+            r8: None,
+        })
+    }
+
+    /// Repacks a Q5_0 or Q4_1 matrix into eight-row groups (once, at load) and tells the OS it may drop
+    /// the mapped pages of the original, so resident memory stays about the file's size.
+    /// Other formats (and Q4_1 unless `q4_1` is set) and row counts not a multiple of eight are
+    /// left as they are.
+    pub fn repack(&mut self, q4_1: bool) {
+        let wanted = self.ty == QType::Q5_0 || (q4_1 && self.ty == QType::Q4_1);
+        if !wanted || !self.rows.is_multiple_of(R8_ROWS) {
+            return;
+        }
+        let group_bytes = R8_ROWS * self.row_bytes();
+        let mut packed = vec![0u8; self.rows * self.row_bytes()];
+        for (g, out) in packed.chunks_exact_mut(group_bytes).enumerate() {
+            let rows = std::array::from_fn(|i| self.row(g * R8_ROWS + i));
+            if self.ty == QType::Q5_0 {
+                q5_0_r8::repack(rows, out);
+            } else {
+                q4_1_r8::repack(rows, out);
+            }
+        }
+        self.r8 = Some(packed);
+        // Whole pages inside the matrix's bytes only: neighbours may still be read.
+        let page = 4096;
+        let begin = self.start.div_ceil(page) * page;
+        let end = (self.start + self.rows * self.row_bytes()) / page * page;
+        if end > begin {
+            // SAFETY: a read-only file mapping; dropped pages are read back from the file if
+            // touched again, and nothing reads this range after the repack anyway.
+            let _ = unsafe {
+                self.map.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    begin,
+                    end - begin,
+                )
+            };
+        }
+    }
+
+    /// Touches every page of the weights the kernels will read (the mapped rows, or nothing
+    /// when repacked: the copy was just written), so no request pays for page faults.
+    pub fn prefault(&self) {
+        if self.r8.is_some() {
+            return;
+        }
+        let bytes = &self.map[self.start..self.start + self.rows * self.row_bytes()];
+        let mut sum = 0u8;
+        for page in bytes.chunks(4096) {
+            sum = sum.wrapping_add(page[0]);
+        }
+        std::hint::black_box(sum);
+    }
+
+    /// Whether `repack` repacked the matrix.
+    pub fn is_repacked(&self) -> bool {
+        self.r8.is_some()
+    }
+
+    pub fn row_bytes(&self) -> usize {
+        self.ty.row_bytes(self.cols)
+    }
+
+    pub fn row(&self, r: usize) -> &[u8] {
+        let n = self.row_bytes();
+        &self.map[self.start + r * n..self.start + (r + 1) * n]
+    }
+
+    /// Row `r` as f32 (embedding lookups read single rows of the quantized table).
+    pub fn dequantize_row(&self, r: usize, out: &mut [f32]) {
+        self.ty.dequantize_row(self.row(r), out);
+    }
+}
+
+/// One product of a matmul call: `out[t * w.rows + r] = w[r] · x[t]`.
+pub struct MatJob<'a> {
+    pub w: &'a QMatrix,
+    pub out: &'a mut [f32],
+}
+
+/// A raw output pointer shared by tiles that write disjoint elements.
+#[derive(Clone, Copy)]
+pub(crate) struct OutPtr(pub(crate) *mut f32);
+impl OutPtr {
+    /// The element `i` places past the start (a method, so closures capture the whole `Send`
+    /// wrapper rather than its raw-pointer field).
+    ///
+    /// # Safety
+    /// `i` must be inside the buffer the pointer came from.
+    pub(crate) unsafe fn at(self, i: usize) -> *mut f32 {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.0.add(i) }
+    }
+}
+
+// SAFETY: tiles write disjoint (row, token) elements of buffers that outlive the parallel
+// section (see `matmul`), so sending the pointer between pool threads is sound.
+unsafe impl Send for OutPtr {}
+// SAFETY: as above.
+unsafe impl Sync for OutPtr {}
+
+/// Tokens per kernel call in prompt processing.
+const TOKEN_BLOCK: usize = 4;
+
+/// Runs every job over the same activations `x` in one parallel section (q/k/v or gate/up
+/// share their input, and one section instead of several halves the synchronization).
+pub fn matmul(pool: &rayon::ThreadPool, isa: Isa, x: &Q8Batch, jobs: &mut [MatJob<'_>]) {
+    let n = x.rows();
+    let mut tiles = Vec::new();
+    let total_rows: usize = jobs.iter().map(|j| j.w.rows).sum();
+    // Enough tiles to balance the threads, few enough that scheduling stays cheap.
+    // Multiples of eight rows, for the repacked groups.
+    let tile = (total_rows / (pool.current_num_threads() * 16)).clamp(8, 64) / 8 * 8;
+    let mut outs = Vec::with_capacity(jobs.len());
+    for (j, job) in jobs.iter_mut().enumerate() {
+        assert_eq!(job.w.cols, x.cols(), "matmul width mismatch");
+        assert_eq!(job.out.len(), n * job.w.rows, "matmul output size mismatch");
+        outs.push(OutPtr(job.out.as_mut_ptr()));
+        for r0 in (0..job.w.rows).step_by(tile) {
+            tiles.push((j, r0, (r0 + tile).min(job.w.rows)));
+        }
+    }
+    let weights: Vec<&QMatrix> = jobs.iter().map(|j| j.w).collect();
+    pool.install(|| {
+        tiles.par_iter().for_each(|&(j, r0, r1)| {
+            let w = weights[j];
+            let out = outs[j];
+            let store = |t: usize, r: usize, v: f32| {
+                // SAFETY: `t < n` and `r < w.rows`, inside the job's output of `n * rows`
+                // elements (asserted above); each (t, r) belongs to exactly one tile.
+                unsafe { *out.at(t * w.rows + r) = v };
+            };
+            if let Some(packed) = &w.r8 {
+                let gb = R8_ROWS * w.row_bytes();
+                let groups = r0 / R8_ROWS..r1.div_ceil(R8_ROWS);
+                let mut t = 0;
+                while t < n {
+                    let step = if n - t >= TOKEN_BLOCK { TOKEN_BLOCK } else { 1 };
+                    for g in groups.clone() {
+                        let group = &packed[g * gb..(g + 1) * gb];
+                        if step == TOKEN_BLOCK {
+                            let acts: [_; TOKEN_BLOCK] = std::array::from_fn(|i| x.row(t + i));
+                            let mut o = [[0f32; R8_ROWS]; TOKEN_BLOCK];
+                            dot_r8(isa, w.ty, group, &acts, &mut o);
+                            for (i, o) in o.iter().enumerate() {
+                                for (k, &v) in o.iter().enumerate() {
+                                    store(t + i, g * R8_ROWS + k, v);
+                                }
+                            }
+                        } else {
+                            let mut o = [[0f32; R8_ROWS]];
+                            dot_r8(isa, w.ty, group, &[x.row(t)], &mut o);
+                            for (k, &v) in o[0].iter().enumerate() {
+                                store(t, g * R8_ROWS + k, v);
+                            }
+                        }
+                    }
+                    t += step;
+                }
+                return;
+            }
+            let mut t = 0;
+            while t + TOKEN_BLOCK <= n && std::env::var_os("GLOSS_FAST_NB1").is_none() {
+                let acts: [_; TOKEN_BLOCK] = std::array::from_fn(|i| x.row(t + i));
+                for r in r0..r1 {
+                    let mut o = [0f32; TOKEN_BLOCK];
+                    dot_rows(isa, w.ty, w.row(r), &acts, &mut o);
+                    for (i, v) in o.into_iter().enumerate() {
+                        store(t + i, r, v);
+                    }
+                }
+                t += TOKEN_BLOCK;
+            }
+            for t in t..n {
+                let acts = [x.row(t)];
+                for r in r0..r1 {
+                    let mut o = [0f32];
+                    dot_rows(isa, w.ty, w.row(r), &acts, &mut o);
+                    store(t, r, o[0]);
+                }
+            }
+        })
+    });
+}

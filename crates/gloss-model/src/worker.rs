@@ -1,0 +1,295 @@
+//! The model thread: one OS thread owns the model and serves a priority queue of generation jobs.
+//!
+//! Inference never runs on the caller's (async) runtime. Each job carries its own reply channel and
+//! cancellation token; load success or failure is published once and every job learns of it.
+
+use std::collections::BinaryHeap;
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use crate::cancel::CancelToken;
+use crate::chat::{Message, encode_chatml};
+use crate::engine::{LoadedModel, ModelInfo};
+use crate::error::ModelError;
+use crate::generate::{GenerateParams, Generation, StopReason, generate};
+use crate::tokenizer::Tokenizer;
+
+/// Who is waiting: an explicit command beats a hover, and a hover beats background prefetch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Priority {
+    Prefetch,
+    Hover,
+    Command,
+}
+
+#[derive(Clone, Debug)]
+pub enum Prompt {
+    /// A ChatML conversation for the assistant to continue.
+    Chat(Vec<Message>),
+    /// Raw token ids, used by benchmarks.
+    Tokens(Vec<u32>),
+}
+
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub prompt: Prompt,
+    pub params: GenerateParams,
+    pub priority: Priority,
+    pub cancel: CancelToken,
+}
+
+#[derive(Debug)]
+pub enum JobEvent {
+    /// The job left the queue and its prompt was encoded.
+    Started { prompt_tokens: usize },
+    /// A piece of the answer, complete UTF-8.
+    Text(String),
+    /// The last event of every job.
+    Finished(Result<Generation, ModelError>),
+}
+
+/// The tokenizer and metadata of a model that loaded; cheap to clone and usable from any thread.
+#[derive(Clone)]
+pub struct ReadyModel {
+    pub info: ModelInfo,
+    pub tokenizer: Arc<Tokenizer>,
+}
+
+#[derive(Clone)]
+pub enum LoadState {
+    Loading,
+    Ready(ReadyModel),
+    Failed(String),
+}
+
+struct Queued {
+    job: Job,
+    events: Sender<JobEvent>,
+    /// Arrival order, so equal priorities are served first come, first served.
+    sequence: u64,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Queued {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.job
+            .priority
+            .cmp(&other.job.priority)
+            .then_with(|| other.sequence.cmp(&self.sequence))
+    }
+}
+
+enum Command {
+    Run(Box<Queued>),
+    Shutdown,
+}
+
+struct Shared {
+    state: Mutex<LoadState>,
+    changed: Condvar,
+}
+
+pub struct ModelWorker {
+    commands: Sender<Command>,
+    shared: Arc<Shared>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    next_sequence: std::sync::atomic::AtomicU64,
+}
+
+impl ModelWorker {
+    /// Starts the model thread, which loads `path` and then serves jobs. Returns at once: jobs
+    /// submitted while the model loads wait for it.
+    pub fn spawn(path: PathBuf) -> Self {
+        let (commands, receiver) = crossbeam_channel::unbounded();
+        let shared = Arc::new(Shared {
+            state: Mutex::new(LoadState::Loading),
+            changed: Condvar::new(),
+        });
+        let thread_shared = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("gloss-model".into())
+            .spawn(move || run_model_thread(path, receiver, thread_shared))
+            .expect("the OS refused to start the model thread");
+        Self {
+            commands,
+            shared,
+            thread: Mutex::new(Some(thread)),
+            next_sequence: Default::default(),
+        }
+    }
+
+    pub fn state(&self) -> LoadState {
+        lock(&self.shared.state).clone()
+    }
+
+    /// Blocks until the model has loaded or failed to.
+    pub fn wait_ready(&self) -> Result<ReadyModel, ModelError> {
+        let mut state = lock(&self.shared.state);
+        loop {
+            match &*state {
+                LoadState::Loading => {
+                    state = self
+                        .shared
+                        .changed
+                        .wait(state)
+                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                }
+                LoadState::Ready(ready) => return Ok(ready.clone()),
+                LoadState::Failed(reason) => return Err(ModelError::Unavailable(reason.clone())),
+            }
+        }
+    }
+
+    /// Queues a job; its events arrive on the returned channel, always ending with `Finished`.
+    pub fn submit(&self, job: Job) -> Receiver<JobEvent> {
+        let (events, receiver) = crossbeam_channel::unbounded();
+        let sequence = self
+            .next_sequence
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let queued = Box::new(Queued {
+            job,
+            events,
+            sequence,
+        });
+        if let Err(crossbeam_channel::SendError(Command::Run(queued))) =
+            self.commands.send(Command::Run(queued))
+        {
+            let _ = queued
+                .events
+                .send(JobEvent::Finished(Err(ModelError::Unavailable(
+                    "the model thread has stopped".into(),
+                ))));
+        }
+        receiver
+    }
+
+    /// Stops the thread after the job it is running (cancel that job first to stop sooner) and
+    /// joins it. Jobs still queued are answered as unavailable.
+    pub fn shutdown(&self) {
+        let _ = self.commands.send(Command::Shutdown);
+        if let Some(thread) = lock(&self.thread).take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for ModelWorker {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn publish(shared: &Shared, state: LoadState) {
+    *lock(&shared.state) = state;
+    shared.changed.notify_all();
+}
+
+fn run_model_thread(path: PathBuf, commands: Receiver<Command>, shared: Arc<Shared>) {
+    let mut model = match LoadedModel::load(&path) {
+        Ok(model) => {
+            tracing::info!(
+                path = %path.display(),
+                seconds = model.info().load_seconds,
+                "model loaded"
+            );
+            publish(
+                &shared,
+                LoadState::Ready(ReadyModel {
+                    info: model.info().clone(),
+                    tokenizer: model.tokenizer().clone(),
+                }),
+            );
+            Some(model)
+        }
+        Err(error) => {
+            tracing::error!(%error, "model failed to load");
+            publish(&shared, LoadState::Failed(error.to_string()));
+            None
+        }
+    };
+
+    let mut queue = BinaryHeap::new();
+    let mut shutting_down = false;
+    loop {
+        // Take everything that arrived, so the most urgent job runs next, not the oldest.
+        while let Ok(command) = commands.try_recv() {
+            match command {
+                Command::Run(queued) => queue.push(*queued),
+                Command::Shutdown => shutting_down = true,
+            }
+        }
+        if shutting_down {
+            break;
+        }
+        let Some(queued) = queue.pop() else {
+            match commands.recv() {
+                Ok(Command::Run(queued)) => queue.push(*queued),
+                Ok(Command::Shutdown) | Err(_) => break,
+            }
+            continue;
+        };
+        let outcome = match model.as_mut() {
+            Some(model) => run_job(model, &queued),
+            None => Err(ModelError::Unavailable(match &*lock(&shared.state) {
+                LoadState::Failed(reason) => reason.clone(),
+                _ => "the model did not load".into(),
+            })),
+        };
+        let _ = queued.events.send(JobEvent::Finished(outcome));
+    }
+    for queued in queue.drain() {
+        let _ = queued
+            .events
+            .send(JobEvent::Finished(Err(ModelError::Unavailable(
+                "gloss is shutting down".into(),
+            ))));
+    }
+}
+
+fn run_job(model: &mut LoadedModel, queued: &Queued) -> Result<Generation, ModelError> {
+    let job = &queued.job;
+    let prompt = match &job.prompt {
+        Prompt::Chat(messages) => encode_chatml(model.tokenizer(), model.bos(), messages)
+            .map_err(ModelError::Inference)?,
+        Prompt::Tokens(ids) => ids.clone(),
+    };
+    if job.cancel.is_cancelled() {
+        return Ok(Generation {
+            text: String::new(),
+            prompt_tokens: prompt.len(),
+            generated_tokens: 0,
+            prefill_seconds: 0.0,
+            generate_seconds: 0.0,
+            stop_reason: StopReason::Cancelled,
+        });
+    }
+    let _ = queued.events.send(JobEvent::Started {
+        prompt_tokens: prompt.len(),
+    });
+    // A panic inside candle must cost this job, not the thread that every later job needs.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        generate(model, &prompt, &job.params, &job.cancel, &mut |text| {
+            let _ = queued.events.send(JobEvent::Text(text.to_owned()));
+        })
+    }))
+    .unwrap_or_else(|_| Err(ModelError::Inference("the forward pass panicked".into())))
+}
