@@ -83,7 +83,12 @@ impl CacheKey {
             parts.push(("callee-signature", normalize_code(&callee.signature)));
             parts.push((
                 "callee-doc",
-                callee.doc_line.clone().unwrap_or_default().trim().to_owned(),
+                callee
+                    .doc_line
+                    .clone()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned(),
             ));
         }
         if let Some(doc) = &context.doc_text {
@@ -327,7 +332,12 @@ impl ExplanationCache {
     /// directory, or the system's temporary directory for an in-memory cache, and returns its path.
     /// The name is `<name>-<first 12 hex digits of key>.md`: readable in an editor tab, unique per
     /// explanation, and rewritten in place when regenerated.
-    pub fn write_document(&self, name: &str, key: &CacheKey, markdown: &str) -> std::io::Result<PathBuf> {
+    pub fn write_document(
+        &self,
+        name: &str,
+        key: &CacheKey,
+        markdown: &str,
+    ) -> std::io::Result<PathBuf> {
         let dir = match &self.dir {
             Some(dir) => dir.clone(),
             None => std::env::temp_dir().join("gloss").join(SUBDIR),
@@ -335,10 +345,20 @@ impl ExplanationCache {
         std::fs::create_dir_all(&dir)?;
         let stem: String = name
             .chars()
-            .map(|c| if c.is_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+            .map(|c| {
+                if c.is_alphanumeric() || c == '_' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .take(64)
             .collect();
-        let stem = if stem.is_empty() { "explanation".to_owned() } else { stem };
+        let stem = if stem.is_empty() {
+            "explanation".to_owned()
+        } else {
+            stem
+        };
         let path = dir.join(format!("{stem}-{}.md", &key.to_hex()[..12]));
         let written = write_atomically(&dir, &path, markdown.as_bytes())?;
         if self.dir.is_some() {
@@ -478,7 +498,11 @@ fn scan(dir: &Path) -> Vec<FileInfo> {
 /// Deletes the oldest files until at most 90% of `limit` is used; returns the bytes left.
 fn evict(dir: &Path, limit: u64) -> u64 {
     let mut files = scan(dir);
-    files.sort_by(|a, b| a.modified.cmp(&b.modified).then_with(|| a.path.cmp(&b.path)));
+    files.sort_by(|a, b| {
+        a.modified
+            .cmp(&b.modified)
+            .then_with(|| a.path.cmp(&b.path))
+    });
     let mut total: u64 = files.iter().map(|file| file.size).sum();
     let target = limit - limit / 10;
     // The newest file is never deleted: it is the entry just written.
@@ -535,21 +559,51 @@ mod tests {
         };
         let k = CacheKey::new(&base);
         let variants = [
-            KeyInput { model_sha256: "abd", ..base },
-            KeyInput { prompt_version: 2, ..base },
-            KeyInput { level: Level::Expert, ..base },
-            KeyInput { kind: ExplanationKind::Full, ..base },
-            KeyInput { language: "rust", ..base },
-            KeyInput { region_text: "y", ..base },
-            KeyInput { context: &[("import", "import sys")], ..base },
-            KeyInput { context: &[], ..base },
+            KeyInput {
+                model_sha256: "abd",
+                ..base
+            },
+            KeyInput {
+                prompt_version: 2,
+                ..base
+            },
+            KeyInput {
+                level: Level::Expert,
+                ..base
+            },
+            KeyInput {
+                kind: ExplanationKind::Full,
+                ..base
+            },
+            KeyInput {
+                language: "rust",
+                ..base
+            },
+            KeyInput {
+                region_text: "y",
+                ..base
+            },
+            KeyInput {
+                context: &[("import", "import sys")],
+                ..base
+            },
+            KeyInput {
+                context: &[],
+                ..base
+            },
         ];
         for variant in &variants {
             assert_ne!(k, CacheKey::new(variant));
         }
         // Length prefixes keep field boundaries: moving bytes between fields changes the key.
-        let a = CacheKey::new(&KeyInput { context: &[("a", "bc")], ..base });
-        let b = CacheKey::new(&KeyInput { context: &[("ab", "c")], ..base });
+        let a = CacheKey::new(&KeyInput {
+            context: &[("a", "bc")],
+            ..base
+        });
+        let b = CacheKey::new(&KeyInput {
+            context: &[("ab", "c")],
+            ..base
+        });
         assert_ne!(a, b);
     }
 
@@ -646,7 +700,10 @@ mod tests {
             .sum();
         assert!(total <= 4_000, "{total} bytes on disk");
         let fresh = ExplanationCache::open(root.path(), limits);
-        assert!(fresh.get(&key("19")).is_some(), "the newest entry was evicted");
+        assert!(
+            fresh.get(&key("19")).is_some(),
+            "the newest entry was evicted"
+        );
         assert!(fresh.get(&key("0")).is_none(), "the oldest entry survived");
     }
 

@@ -32,9 +32,7 @@ impl FromStr for Level {
         Self::ALL
             .into_iter()
             .find(|level| level.identifier() == s)
-            .ok_or_else(|| {
-                format!("unknown level `{s}` (expected beginner, standard or expert)")
-            })
+            .ok_or_else(|| format!("unknown level `{s}` (expected beginner, standard or expert)"))
     }
 }
 

@@ -12,3 +12,5 @@ pub mod cache;
 pub mod service;
 pub use cache::{CacheKey, CachedExplanation, ExplanationCache};
 pub use service::{ExplainService, Ticket};
+pub mod shape;
+pub use shape::shape_answer;

@@ -70,7 +70,9 @@ pub fn build_messages(input: &PromptInput<'_>) -> Vec<Message> {
     let fence = input.language.identifier();
     let mut user = String::new();
     if let Some(header) = &context.enclosing_header {
-        user.push_str(&format!("It is defined inside:\n```{fence}\n{header}\n```\n\n"));
+        user.push_str(&format!(
+            "It is defined inside:\n```{fence}\n{header}\n```\n\n"
+        ));
     }
     if let Some(signature) = &context.outer_signature {
         user.push_str(&format!(

@@ -112,9 +112,9 @@ impl Engine {
 
     fn repair_hint(&self, reason: &str) -> String {
         match &self.identity.catalog_id {
-            Some(id) => format!(
-                "{reason}. To repair it, delete the file and run `gloss models pull {id}`."
-            ),
+            Some(id) => {
+                format!("{reason}. To repair it, delete the file and run `gloss models pull {id}`.")
+            }
             None => format!("{reason}. {}", default_model_hint()),
         }
     }
@@ -809,7 +809,9 @@ impl Drop for Ticket {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Moves job events from the model thread into the flights, for every job at once.
@@ -882,7 +884,9 @@ fn on_started(inner: &Weak<Inner>, flight: &Arc<Flight>, attempt: u64) {
     if let Some(inner) = inner.upgrade() {
         *lock(&inner.running) = Arc::downgrade(flight);
     }
-    flight.progress.send_modify(|progress| progress.started = true);
+    flight
+        .progress
+        .send_modify(|progress| progress.started = true);
 }
 
 fn on_token(flight: &Flight, attempt: u64) {
@@ -893,7 +897,9 @@ fn on_token(flight: &Flight, attempt: u64) {
         }
     }
     // A text event is (almost always) one token: close enough for a progress percentage.
-    flight.progress.send_modify(|progress| progress.generated += 1);
+    flight
+        .progress
+        .send_modify(|progress| progress.generated += 1);
 }
 
 fn on_finished(
@@ -945,7 +951,11 @@ fn on_finished(
                 // answer in the cache.
                 match (&inner, still_current) {
                     (Some(inner), true) => {
-                        let cache = inner.cache.read().unwrap_or_else(|p| p.into_inner()).clone();
+                        let cache = inner
+                            .cache
+                            .read()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .clone();
                         Ok(cache.put(flight.key, entry))
                     }
                     _ => Ok(Arc::new(entry)),
@@ -954,7 +964,9 @@ fn on_finished(
         }
         Err(error) => Err(ExplainError::Model(flight.engine.repair_hint_for(&error))),
     };
-    flight.progress.send_modify(|progress| progress.outcome = Some(result));
+    flight
+        .progress
+        .send_modify(|progress| progress.outcome = Some(result));
 }
 
 impl Engine {

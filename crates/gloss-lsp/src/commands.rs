@@ -214,7 +214,10 @@ mod tests {
     #[test]
     fn only_filters_hierarchically() {
         let only = |kinds: &[&str]| -> Vec<lsp::CodeActionKind> {
-            kinds.iter().map(|k| lsp::CodeActionKind::from(k.to_string())).collect()
+            kinds
+                .iter()
+                .map(|k| lsp::CodeActionKind::from(k.to_string()))
+                .collect()
         };
         let doc = ActionKind::DocComment;
         assert!(doc.admitted_by(None));

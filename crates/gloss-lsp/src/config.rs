@@ -105,7 +105,9 @@ impl FromStr for LogLevel {
         Self::ALL
             .into_iter()
             .find(|l| l.identifier() == s)
-            .ok_or_else(|| format!("unknown log level `{s}` (expected off, error, warn, info or debug)"))
+            .ok_or_else(|| {
+                format!("unknown log level `{s}` (expected off, error, warn, info or debug)")
+            })
     }
 }
 
@@ -319,7 +321,12 @@ mod tests {
 
     #[test]
     fn nothing_is_all_defaults() {
-        for value in [None, Some(&Value::Null), Some(&json!({})), Some(&json!({"gloss": null}))] {
+        for value in [
+            None,
+            Some(&Value::Null),
+            Some(&json!({})),
+            Some(&json!({"gloss": null})),
+        ] {
             let (settings, warnings) = Settings::parse(value);
             assert_eq!(settings, Settings::default());
             assert!(warnings.is_empty());
@@ -348,7 +355,10 @@ mod tests {
             threads: Some(2),
             log_level: LogLevel::Info,
         };
-        for wrapped in [values.clone(), json!({ "gloss": values, "editor": {"x": 1} })] {
+        for wrapped in [
+            values.clone(),
+            json!({ "gloss": values, "editor": {"x": 1} }),
+        ] {
             let (settings, warnings) = Settings::parse(Some(&wrapped));
             assert_eq!(settings, expected);
             assert!(warnings.is_empty(), "{warnings:?}");

@@ -68,20 +68,32 @@ pub fn offset(document: &Document, at: lsp::Position, encoding: PositionEncoding
 }
 
 /// The bytes of `range`, or `None` when it is out of the document.
-pub fn bytes(document: &Document, range: lsp::Range, encoding: PositionEncoding) -> Option<Range<usize>> {
+pub fn bytes(
+    document: &Document,
+    range: lsp::Range,
+    encoding: PositionEncoding,
+) -> Option<Range<usize>> {
     let start = offset(document, range.start, encoding)?;
     let end = offset(document, range.end, encoding)?;
     Some(start.min(end)..start.max(end))
 }
 
 /// The bytes of `range` with both ends clamped into the document.
-pub fn clamped_bytes(document: &Document, range: lsp::Range, encoding: PositionEncoding) -> Range<usize> {
+pub fn clamped_bytes(
+    document: &Document,
+    range: lsp::Range,
+    encoding: PositionEncoding,
+) -> Range<usize> {
     let start = document.offset_at(position(range.start), encoding);
     let end = document.offset_at(position(range.end), encoding);
     start.min(end)..start.max(end)
 }
 
-pub fn lsp_range(document: &Document, bytes: Range<usize>, encoding: PositionEncoding) -> lsp::Range {
+pub fn lsp_range(
+    document: &Document,
+    bytes: Range<usize>,
+    encoding: PositionEncoding,
+) -> lsp::Range {
     lsp::Range {
         start: lsp_position(document.position_at(bytes.start, encoding)),
         end: lsp_position(document.position_at(bytes.end, encoding)),

@@ -52,7 +52,11 @@ pub fn edit(document: &Document, site: &DocInsertion, model_text: &str) -> DocEd
             if site.style == DocStyle::JsDoc {
                 comment.push_str(&format!("{indent}/**\n"));
             }
-            let marker = if site.style == DocStyle::JsDoc { " *" } else { "///" };
+            let marker = if site.style == DocStyle::JsDoc {
+                " *"
+            } else {
+                "///"
+            };
             for line in &lines {
                 if line.is_empty() {
                     comment.push_str(&format!("{indent}{marker}\n"));
@@ -72,7 +76,10 @@ pub fn edit(document: &Document, site: &DocInsertion, model_text: &str) -> DocEd
                     let mut at = start;
                     for line in text[start..end].split_inclusive('\n') {
                         let content = line.trim_end_matches(['\n', '\r']);
-                        let covered = site.existing.iter().any(|doc| overlaps_text(doc, at, content));
+                        let covered = site
+                            .existing
+                            .iter()
+                            .any(|doc| overlaps_text(doc, at, content));
                         if !covered && !content.trim().is_empty() {
                             comment.push_str(content);
                             comment.push('\n');
@@ -101,13 +108,17 @@ fn overlaps_text(doc: &Range<usize>, at: usize, line: &str) -> bool {
 }
 
 fn line_start(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].rfind('\n').map_or(0, |at| at + 1)
+    text[..offset.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |at| at + 1)
 }
 
 /// The offset just after the line break ending the line that holds `offset`.
 fn line_end_with_break(text: &str, offset: usize) -> usize {
     let offset = offset.min(text.len());
-    text[offset..].find('\n').map_or(text.len(), |at| offset + at + 1)
+    text[offset..]
+        .find('\n')
+        .map_or(text.len(), |at| offset + at + 1)
 }
 
 /// The model's text as plain lines: no code fences, no comment markers (small models add them
@@ -120,7 +131,10 @@ pub fn clean(model_text: &str) -> Vec<String> {
             continue;
         }
         for marker in ["\"\"\"", "'''", "/**", "*/"] {
-            line = line.trim_start_matches(marker).trim_end_matches(marker).trim();
+            line = line
+                .trim_start_matches(marker)
+                .trim_end_matches(marker)
+                .trim();
         }
         for prefix in ["///", "//!", "//", "* ", "# "] {
             if let Some(rest) = line.strip_prefix(prefix) {
@@ -151,8 +165,15 @@ pub fn clean(model_text: &str) -> Vec<String> {
 
 fn python_docstring(lines: &[String], indent: &str) -> String {
     // A backslash in the text would be an escape inside a normal string literal.
-    let raw = if lines.iter().any(|line| line.contains('\\')) { "r" } else { "" };
-    let escaped: Vec<String> = lines.iter().map(|line| line.replace("\"\"\"", "\\\"\\\"\\\"")).collect();
+    let raw = if lines.iter().any(|line| line.contains('\\')) {
+        "r"
+    } else {
+        ""
+    };
+    let escaped: Vec<String> = lines
+        .iter()
+        .map(|line| line.replace("\"\"\"", "\\\"\\\"\\\""))
+        .collect();
     if escaped.len() == 1 {
         return format!("{raw}\"\"\"{}\"\"\"", escaped[0]);
     }
@@ -175,7 +196,12 @@ mod tests {
     use super::*;
 
     /// Picks at `marker` in `text`, writes `comment` there, and returns the new text.
-    fn write(language: Language, text: &str, marker: &str, comment: &str) -> (Option<bool>, String) {
+    fn write(
+        language: Language,
+        text: &str,
+        marker: &str,
+        comment: &str,
+    ) -> (Option<bool>, String) {
         let document = Document::new(language, text.to_owned(), 0);
         let offset = text.find(marker).expect("marker");
         let region = pick_at(&document, offset, &PickOptions::default()).expect("a region");
@@ -193,12 +219,16 @@ mod tests {
         let text = "def add(a, b):\n    return a + b\n";
         let (existing, out) = write(Language::Python, text, "return", "Add two numbers.");
         assert_eq!(existing, Some(false));
-        assert_eq!(out, "def add(a, b):\n    \"\"\"Add two numbers.\"\"\"\n    return a + b\n");
+        assert_eq!(
+            out,
+            "def add(a, b):\n    \"\"\"Add two numbers.\"\"\"\n    return a + b\n"
+        );
     }
 
     #[test]
     fn python_docstring_is_replaced_in_place() {
-        let text = "class A:\n    def m(self):\n        '''Old\n        text.'''\n        return 1\n";
+        let text =
+            "class A:\n    def m(self):\n        '''Old\n        text.'''\n        return 1\n";
         let (existing, out) = write(
             Language::Python,
             text,
@@ -236,7 +266,12 @@ mod more_tests {
 
     fn apply(language: Language, text: &str, marker: &str, comment: &str) -> String {
         let document = Document::new(language, text.to_owned(), 0);
-        let region = pick_at(&document, text.find(marker).unwrap(), &PickOptions::default()).unwrap();
+        let region = pick_at(
+            &document,
+            text.find(marker).unwrap(),
+            &PickOptions::default(),
+        )
+        .unwrap();
         let site = site(&document, &region).expect("a doc comment site");
         let edit = edit(&document, &site, comment);
         let mut out = text.to_owned();

@@ -94,7 +94,12 @@ impl DocumentStore {
     }
 
     /// Other open documents in the same language: the context may find callees there.
-    pub fn others(&self, uri: &lsp::Uri, language: Language, limit: usize) -> Vec<Arc<OpenDocument>> {
+    pub fn others(
+        &self,
+        uri: &lsp::Uri,
+        language: Language,
+        limit: usize,
+    ) -> Vec<Arc<OpenDocument>> {
         self.documents
             .iter()
             .filter(|entry| entry.key() != uri && entry.document.language() == language)

@@ -46,7 +46,9 @@ pub async fn prepare(
 ) -> anyhow::Result<Prepared> {
     let session = snapshot.session.clone();
     let language = open.document.language();
-    let others = session.documents.others(&open.uri, language, MAX_OPEN_CONTEXT);
+    let others = session
+        .documents
+        .others(&open.uri, language, MAX_OPEN_CONTEXT);
     let level = snapshot.settings.level;
     let max_tokens = snapshot
         .settings
@@ -57,9 +59,11 @@ pub async fn prepare(
     let blocking_session = session.clone();
     let (prepared, key, warnings) = tokio::task::spawn_blocking(move || {
         let (neighbors, warnings) = match open.uri.to_file_path() {
-            Some(path) => blocking_session.neighbors.around(&path, language, |candidate| {
-                blocking_session.documents.is_open_path(candidate)
-            }),
+            Some(path) => blocking_session
+                .neighbors
+                .around(&path, language, |candidate| {
+                    blocking_session.documents.is_open_path(candidate)
+                }),
             None => (Vec::new(), Vec::new()),
         };
         let mut context: Vec<&Document> = others.iter().map(|other| &other.document).collect();

@@ -20,5 +20,6 @@ mod progress;
 mod render;
 mod server;
 mod session;
+mod transport;
 
 pub use server::{ServeOutcome, ServerOptions, serve};

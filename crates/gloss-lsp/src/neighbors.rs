@@ -69,7 +69,12 @@ impl Neighbors {
         (documents, warnings)
     }
 
-    fn load(&self, path: &Path, language: Language, warnings: &mut Vec<String>) -> Option<Arc<Document>> {
+    fn load(
+        &self,
+        path: &Path,
+        language: Language,
+        warnings: &mut Vec<String>,
+    ) -> Option<Arc<Document>> {
         let meta = std::fs::metadata(path).ok()?;
         if !meta.is_file() || meta.len() > MAX_FILE_BYTES {
             return None;

@@ -91,8 +91,10 @@ impl Reporter {
     pub async fn end(mut self, message: Option<String>) {
         self.ended = true;
         self.unregister();
-        self.send(lsp::WorkDoneProgress::End(lsp::WorkDoneProgressEnd { message }))
-            .await;
+        self.send(lsp::WorkDoneProgress::End(lsp::WorkDoneProgressEnd {
+            message,
+        }))
+        .await;
     }
 
     async fn send(&self, value: lsp::WorkDoneProgress) {

@@ -13,11 +13,15 @@ use crate::config::LogLevel;
 use crate::handlers;
 use crate::panic::catch_unwind;
 use crate::session::Session;
+use crate::transport;
 
 /// How tower-lsp may poll handlers at once. A hover can wait seconds for the model and a command
 /// minutes; with tower-lsp's default of 4, four slow requests would hold back every `didChange`
 /// behind them.
 const CONCURRENCY: usize = 64;
+/// The pipes between the transport guard and tower-lsp: one big message (a whole file in
+/// `didOpen`) passes through in a few turns.
+const PIPE_BYTES: usize = 1 << 20;
 
 /// Switches for embedding the server (tests, benchmarks); the binary uses the default.
 #[derive(Clone, Copy, Debug, Default)]
@@ -52,10 +56,26 @@ where
         Backend::work_done_progress_cancel,
     )
     .finish();
-    Server::new(input, output, socket)
-        .concurrency_level(CONCURRENCY)
-        .serve(service)
-        .await;
+    // tower-lsp reads from and writes to pipes; the guard sits between them and the client.
+    let (to_server, server_input) = tokio::io::duplex(PIPE_BYTES);
+    let (server_output, from_server) = tokio::io::duplex(PIPE_BYTES);
+    let (answers, answered) = tokio::sync::mpsc::unbounded_channel();
+    let server = async move {
+        Server::new(server_input, server_output, socket)
+            .concurrency_level(CONCURRENCY)
+            .serve(service)
+            .await;
+        // Dropping the server's output here ends `write_client` once it has written everything.
+    };
+    let reader = async move {
+        transport::read_client(input, to_server, answers).await;
+        // After the end of input, only the server decides when the session ends.
+        std::future::pending::<()>().await;
+    };
+    tokio::select! {
+        _ = async { tokio::join!(server, transport::write_client(from_server, answered, output)) } => {}
+        () = reader => {}
+    }
     match slot.get() {
         Some(session) => {
             // After `exit` without `shutdown`, or a closed pipe, the model must still stop.
@@ -147,7 +167,10 @@ impl Backend {
 }
 
 impl LanguageServer for Backend {
-    async fn initialize(&self, params: lsp::InitializeParams) -> jsonrpc::Result<lsp::InitializeResult> {
+    async fn initialize(
+        &self,
+        params: lsp::InitializeParams,
+    ) -> jsonrpc::Result<lsp::InitializeResult> {
         self.request(
             "initialize",
             handlers::initialize::initialize(&self.session, params),

@@ -230,7 +230,11 @@ fn set_threads_once(threads: usize) {
     });
     if !first {
         if chosen != threads {
-            tracing::warn!(threads, chosen, "`threads` takes effect when the server restarts");
+            tracing::warn!(
+                threads,
+                chosen,
+                "`threads` takes effect when the server restarts"
+            );
         }
         return;
     }

@@ -111,20 +111,26 @@ pub fn generate(
     let decode_started = Instant::now();
     let mut position = prompt.len();
     generation.stop_reason = loop {
-        if cancel.is_cancelled() {
-            break StopReason::Cancelled;
-        }
         if generation.generated_tokens >= params.max_tokens {
             break StopReason::MaxTokens;
+        }
+        if cancel.is_cancelled() {
+            break StopReason::Cancelled;
         }
         let next = sampler.sample(&Tensor::new(logits.as_slice(), &candle_core::Device::Cpu)?)?;
         if stop_ids.contains(&next) {
             break StopReason::EndOfTurn;
         }
         generation.generated_tokens += 1;
-        if let Some(piece) = decoder.push(next) {
+        // A stray control token (a second `<|im_start|>`, say) is template markup, never answer text.
+        if !tokenizer.is_special(next)
+            && let Some(piece) = decoder.push(next)
+        {
             generation.text.push_str(&piece);
             on_text(&piece);
+        }
+        if generation.generated_tokens >= params.max_tokens {
+            break StopReason::MaxTokens;
         }
         if position + 1 >= context_length {
             break StopReason::ContextFull;

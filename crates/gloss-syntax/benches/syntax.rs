@@ -28,7 +28,9 @@ fn generated_python(lines: usize) -> String {
 
 fn middle_cursor(source: &str) -> usize {
     let middle = source.len() / 2;
-    let function = source[middle..].find("total -= helper_").map_or(middle, |found| middle + found);
+    let function = source[middle..]
+        .find("total -= helper_")
+        .map_or(middle, |found| middle + found);
     function + "total -= ".len()
 }
 
@@ -40,7 +42,9 @@ fn benches(c: &mut Criterion) {
     let context_options = ContextOptions::default();
 
     let mut group = c.benchmark_group("python_10k_lines");
-    group.bench_function("pick_at", |b| b.iter(|| pick_at(black_box(&document), black_box(cursor), &options)));
+    group.bench_function("pick_at", |b| {
+        b.iter(|| pick_at(black_box(&document), black_box(cursor), &options))
+    });
 
     // The outline is built by the first context request and then kept up to date.
     let warm = document.clone();
@@ -88,7 +92,9 @@ fn benches(c: &mut Criterion) {
             region.map(|region| gather_context(&cold, &region, &[], &context_options))
         })
     });
-    group.bench_function("full_parse", |b| b.iter(|| Document::new(Language::Python, source.clone(), 1)));
+    group.bench_function("full_parse", |b| {
+        b.iter(|| Document::new(Language::Python, source.clone(), 1))
+    });
     group.finish();
 }
 

@@ -128,7 +128,10 @@ pub fn gather_context(
     let count = options.count_tokens;
     let language = document.language();
     let comment = language.line_comment();
-    let region_text = document.text().get(region.byte_range.clone()).unwrap_or(&region.text);
+    let region_text = document
+        .text()
+        .get(region.byte_range.clone())
+        .unwrap_or(&region.text);
     let indent = line_indent(document, region.byte_range.start);
 
     let doc_text = (!region.doc_ranges.is_empty()).then(|| {
@@ -138,7 +141,10 @@ pub fn gather_context(
             .filter_map(|range| document.text().get(range.clone()))
             .map(str::trim_end)
             .collect();
-        let first_indent = region.doc_ranges.first().map_or("", |range| line_indent(document, range.start));
+        let first_indent = region
+            .doc_ranges
+            .first()
+            .map_or("", |range| line_indent(document, range.start));
         dedent(&pieces.join("\n"), first_indent)
     });
     let code = if options.include_doc_in_code {
@@ -160,29 +166,50 @@ pub fn gather_context(
     };
     let (imports, callees) = match Syntax::new(document) {
         Some(syntax) => {
-            let scan = syntax.scan(region.node_range.start..(region.node_range.start + 1).min(syntax.text.len()));
+            let scan = syntax.scan(
+                region.node_range.start..(region.node_range.start + 1).min(syntax.text.len()),
+            );
             let around = |candidate: &&crate::syntax::Candidate<'_>| {
                 candidate.node.start_byte() <= region.node_range.start
                     && region.node_range.end <= candidate.node.end_byte()
                     && candidate.node.byte_range() != region.node_range
             };
-            context.enclosing_header = innermost(scan.candidates.iter().filter(|c| c.kind.is_container()).filter(around))
-                .and_then(|container| syntax.signature(container));
+            context.enclosing_header = innermost(
+                scan.candidates
+                    .iter()
+                    .filter(|c| c.kind.is_container())
+                    .filter(around),
+            )
+            .and_then(|container| syntax.signature(container));
             context.outer_signature = syntax
                 .enclosing_function(&scan.candidates, &region.node_range)
                 .and_then(|function| syntax.signature(function));
-            let container_range = innermost(scan.candidates.iter().filter(|c| c.kind.is_container()).filter(around))
-                .map(|container| container.node.byte_range());
+            let container_range = innermost(
+                scan.candidates
+                    .iter()
+                    .filter(|c| c.kind.is_container())
+                    .filter(around),
+            )
+            .map(|container| container.node.byte_range());
             let words = identifiers(&code);
             let imports = relevant_imports(document, region, &words);
-            let callees = find_callees(&syntax, region, container_range, others, options.max_callees);
+            let callees = find_callees(
+                &syntax,
+                region,
+                container_range,
+                others,
+                options.max_callees,
+            );
             (imports, callees)
         }
         None => (Vec::new(), Vec::new()),
     };
 
     let mut left = options.token_budget;
-    for fixed in [&context.enclosing_header, &context.outer_signature].into_iter().flatten() {
+    for fixed in [&context.enclosing_header, &context.outer_signature]
+        .into_iter()
+        .flatten()
+    {
         left = left.saturating_sub(count(fixed));
     }
     if let Some(doc) = context.doc_text.take() {
@@ -192,7 +219,10 @@ pub fn gather_context(
         context.doc_text = Some(cut.text);
     }
     let import_costs: Vec<usize> = imports.iter().map(|import| count(import)).collect();
-    let callee_costs: Vec<usize> = callees.iter().map(|callee| callee_cost(callee, count)).collect();
+    let callee_costs: Vec<usize> = callees
+        .iter()
+        .map(|callee| callee_cost(callee, count))
+        .collect();
     let extras: usize = import_costs.iter().chain(&callee_costs).sum();
     let reserve = extras.min(options.token_budget / 4).min(left);
     let cut = truncate_middle(&code, left - reserve, count, comment);
@@ -233,7 +263,10 @@ fn line_indent(document: &Document, offset: usize) -> &str {
 /// not at the line start) as indented by `first_indent`.
 pub(crate) fn dedent(text: &str, first_indent: &str) -> String {
     let mut indents: Vec<&str> = Vec::new();
-    if !text.trim_start_matches([' ', '\t']).starts_with(['\n', '\r']) {
+    if !text
+        .trim_start_matches([' ', '\t'])
+        .starts_with(['\n', '\r'])
+    {
         indents.push(first_indent);
     }
     for line in text.lines().skip(1) {
@@ -242,7 +275,11 @@ pub(crate) fn dedent(text: &str, first_indent: &str) -> String {
         }
     }
     let common = indents.iter().copied().reduce(|known, indent| {
-        let shared = known.bytes().zip(indent.bytes()).take_while(|(a, b)| a == b).count();
+        let shared = known
+            .bytes()
+            .zip(indent.bytes())
+            .take_while(|(a, b)| a == b)
+            .count();
         &known[..shared]
     });
     let common = common.unwrap_or("");
@@ -270,16 +307,19 @@ fn without_docs(text: &str, region: &Region) -> String {
     let mut out = String::with_capacity(region_text.len());
     let mut at = range.start;
     for doc in &region.doc_ranges {
-        if doc.start < at || doc.end > range.end {
+        let on_boundaries = text.is_char_boundary(doc.start) && text.is_char_boundary(doc.end);
+        if doc.start < at || doc.end > range.end || !on_boundaries {
             continue;
         }
         let mut start = doc.start;
-        let mut end = doc.end;
+        // Rust line comments own their line break; the line check below wants it outside.
+        let mut end = doc.start + text[doc.clone()].trim_end_matches(['\n', '\r']).len();
         let before = &text[..start];
         let line_start = before.rfind(['\n', '\r']).map_or(0, |found| found + 1);
         let after = &text[end..];
         let line_rest = after.find(['\n', '\r']).unwrap_or(after.len());
-        let alone_on_line = text[line_start.max(at)..start].trim().is_empty() && after[..line_rest].trim().is_empty();
+        let alone_on_line = text[line_start.max(at)..start].trim().is_empty()
+            && after[..line_rest].trim().is_empty();
         if alone_on_line {
             start = line_start.max(at);
             end += line_rest;
@@ -292,6 +332,12 @@ fn without_docs(text: &str, region: &Region) -> String {
         }
         out.push_str(&text[at..start]);
         at = end;
+        if out.is_empty() {
+            // The region started with this doc comment: start it at the next line's code,
+            // which is as indented as the region's first line was.
+            at += text[at..range.end].len()
+                - text[at..range.end].trim_start_matches([' ', '\t']).len();
+        }
     }
     out.push_str(&text[at..range.end]);
     out
@@ -303,7 +349,9 @@ fn is_identifier_char(ch: char) -> bool {
 
 /// The identifier-like words of `code`.
 fn identifiers(code: &str) -> HashSet<&str> {
-    code.split(|ch: char| !is_identifier_char(ch)).filter(|word| !word.is_empty()).collect()
+    code.split(|ch: char| !is_identifier_char(ch))
+        .filter(|word| !word.is_empty())
+        .collect()
 }
 
 fn relevant_imports(document: &Document, region: &Region, words: &HashSet<&str>) -> Vec<String> {
@@ -314,7 +362,12 @@ fn relevant_imports(document: &Document, region: &Region, words: &HashSet<&str>)
     outline
         .imports
         .iter()
-        .filter(|import| import.names.iter().any(|name| words.contains(name.as_str())))
+        .filter(|import| {
+            import
+                .names
+                .iter()
+                .any(|name| words.contains(name.as_str()))
+        })
         .filter(|import| {
             // An import inside some function only counts if that function holds the region.
             outline.definitions.iter().all(|definition| {
@@ -341,7 +394,8 @@ fn called_names(syntax: &Syntax<'_>, region: &Region) -> Vec<String> {
     while let Some(found) = matches.next() {
         for capture in found.captures {
             let range = capture.node.byte_range();
-            let inside = region.byte_range.start <= range.start && range.end <= region.byte_range.end;
+            let inside =
+                region.byte_range.start <= range.start && range.end <= region.byte_range.end;
             if context.role(capture.index) == Role::CallName && inside {
                 calls.push((range.start, syntax.slice(range)));
             }
@@ -376,7 +430,12 @@ fn find_callees(
             })
         });
         if let Some((other_document, (signature, doc_line))) = found {
-            callees.push(Callee { name, signature, doc_line, other_document });
+            callees.push(Callee {
+                name,
+                signature,
+                doc_line,
+                other_document,
+            });
         }
     }
     callees
@@ -394,8 +453,10 @@ fn lookup(
         definition.name == name
             && region.is_none_or(|region| {
                 let range = &definition.node_range;
-                let around = range.start <= region.byte_range.start && region.byte_range.end <= range.end;
-                let inside = region.byte_range.start <= range.start && range.end <= region.byte_range.end;
+                let around =
+                    range.start <= region.byte_range.start && region.byte_range.end <= range.end;
+                let inside =
+                    region.byte_range.start <= range.start && range.end <= region.byte_range.end;
                 !around && !inside
             })
     });
@@ -404,7 +465,8 @@ fn lookup(
     for definition in usable {
         first = first.or(Some(definition));
         if container.is_some_and(|container| {
-            container.start <= definition.node_range.start && definition.node_range.end <= container.end
+            container.start <= definition.node_range.start
+                && definition.node_range.end <= container.end
         }) {
             chosen = Some(definition);
             break;
@@ -429,18 +491,24 @@ fn lookup(
 
 /// First non-empty line of a doc comment or docstring, without comment markers or quotes.
 pub(crate) fn first_doc_line(doc: &str) -> Option<String> {
-    doc.lines().map(strip_doc_markers).find(|line| !line.is_empty()).map(str::to_string)
+    doc.lines()
+        .map(strip_doc_markers)
+        .find(|line| !line.is_empty())
+        .map(str::to_string)
 }
 
 fn strip_doc_markers(line: &str) -> &str {
     let mut line = line.trim();
     // A string prefix (`r"""`, `u'`) only counts when a quote follows it.
-    if let Some(quote) = line.find(['"', '\'']) {
-        if quote <= 2 && line[..quote].chars().all(|ch| "rRuUbBfF".contains(ch)) {
-            line = &line[quote..];
-        }
+    if let Some(quote) = line.find(['"', '\''])
+        && quote <= 2
+        && line[..quote].chars().all(|ch| "rRuUbBfF".contains(ch))
+    {
+        line = &line[quote..];
     }
-    for marker in ["///", "//!", "/**", "/*!", "/*", "//", "#", "\"\"\"", "'''", "\"", "'", "*"] {
+    for marker in [
+        "///", "//!", "/**", "/*!", "/*", "//", "#", "\"\"\"", "'''", "\"", "'", "*",
+    ] {
         if let Some(rest) = line.strip_prefix(marker) {
             line = rest.trim_start();
             break;
@@ -461,17 +529,32 @@ mod tests {
 
     #[test]
     fn doc_lines_lose_their_markers() {
-        assert_eq!(first_doc_line("/// Adds two numbers.\n/// More."), Some("Adds two numbers.".into()));
-        assert_eq!(first_doc_line("\"\"\"Return the sum.\"\"\""), Some("Return the sum.".into()));
-        assert_eq!(first_doc_line("r'''\n    Raw doc.\n'''"), Some("Raw doc.".into()));
-        assert_eq!(first_doc_line("/**\n * Parses a date.\n */"), Some("Parses a date.".into()));
+        assert_eq!(
+            first_doc_line("/// Adds two numbers.\n/// More."),
+            Some("Adds two numbers.".into())
+        );
+        assert_eq!(
+            first_doc_line("\"\"\"Return the sum.\"\"\""),
+            Some("Return the sum.".into())
+        );
+        assert_eq!(
+            first_doc_line("r'''\n    Raw doc.\n'''"),
+            Some("Raw doc.".into())
+        );
+        assert_eq!(
+            first_doc_line("/**\n * Parses a date.\n */"),
+            Some("Parses a date.".into())
+        );
         assert_eq!(first_doc_line("\"\"\"\"\"\""), None);
     }
 
     #[test]
     fn dedent_keeps_relative_indentation() {
         let text = "def m(self):\n        return 1\n\n        # done\n";
-        assert_eq!(dedent(text, "    "), "def m(self):\n    return 1\n\n    # done\n");
+        assert_eq!(
+            dedent(text, "    "),
+            "def m(self):\n    return 1\n\n    # done\n"
+        );
         assert_eq!(dedent("x\n  y", ""), "x\n  y");
     }
 

@@ -57,7 +57,10 @@ pub fn doc_comment_insertion(document: &Document, region: &Region) -> Option<Doc
     let existing = region.doc_ranges.clone();
     match region.language {
         Language::Python => {
-            let documentable = matches!(region.kind, RegionKind::Function | RegionKind::Method | RegionKind::Class);
+            let documentable = matches!(
+                region.kind,
+                RegionKind::Function | RegionKind::Method | RegionKind::Class
+            );
             if !documentable {
                 return None;
             }
@@ -75,14 +78,19 @@ pub fn doc_comment_insertion(document: &Document, region: &Region) -> Option<Doc
             })
         }
         Language::Rust | Language::JavaScript => {
-            let documentable = !matches!(
+            let undocumentable = matches!(
                 region.kind,
                 RegionKind::Block(_) | RegionKind::Selection | RegionKind::Lambda
-            ) && !(region.language == Language::Rust && region.kind == RegionKind::Closure);
-            if !documentable {
+            ) || (region.language == Language::Rust
+                && region.kind == RegionKind::Closure);
+            if undocumentable {
                 return None;
             }
-            let style = if region.language == Language::Rust { DocStyle::RustLineComment } else { DocStyle::JsDoc };
+            let style = if region.language == Language::Rust {
+                DocStyle::RustLineComment
+            } else {
+                DocStyle::JsDoc
+            };
             Some(DocInsertion {
                 offset: line_start(region.byte_range.start),
                 indent: indent_of(region.byte_range.start),

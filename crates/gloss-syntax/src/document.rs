@@ -147,18 +147,28 @@ impl Document {
 
     /// LSP range of a byte range.
     pub fn range_of(&self, bytes: std::ops::Range<usize>, encoding: PositionEncoding) -> Range {
-        Range::new(self.position_at(bytes.start, encoding), self.position_at(bytes.end, encoding))
+        Range::new(
+            self.position_at(bytes.start, encoding),
+            self.position_at(bytes.end, encoding),
+        )
     }
 
     /// Whether the tree has error or missing nodes.
     pub fn has_syntax_errors(&self) -> bool {
-        self.tree.as_ref().is_some_and(|tree| tree.root_node().has_error())
+        self.tree
+            .as_ref()
+            .is_some_and(|tree| tree.root_node().has_error())
     }
 
     /// Applies an LSP content change: `None` replaces the whole text, otherwise `range`
     /// (counted in `encoding`, clamped) is replaced by `new_text` and the tree is
     /// reparsed incrementally.
-    pub fn apply_change(&mut self, range: Option<Range>, new_text: &str, encoding: PositionEncoding) {
+    pub fn apply_change(
+        &mut self,
+        range: Option<Range>,
+        new_text: &str,
+        encoding: PositionEncoding,
+    ) {
         match range {
             None => self.replace_all(new_text),
             Some(range) => {
@@ -204,9 +214,17 @@ impl Document {
             return;
         };
         if let Some(outline) = self.outline.get_mut() {
-            let changed: Vec<std::ops::Range<usize>> =
-                old_tree.changed_ranges(tree).map(|range| range.start_byte..range.end_byte).collect();
-            Arc::make_mut(outline).patch(queries, tree.root_node(), &self.text, (start, end, new_end), &changed);
+            let changed: Vec<std::ops::Range<usize>> = old_tree
+                .changed_ranges(tree)
+                .map(|range| range.start_byte..range.end_byte)
+                .collect();
+            Arc::make_mut(outline).patch(
+                queries,
+                tree.root_node(),
+                &self.text,
+                (start, end, new_end),
+                &changed,
+            );
         }
     }
 
@@ -266,9 +284,13 @@ mod tests {
     fn out_of_range_edits_clamp() {
         let mut document = Document::new(Language::JavaScript, "let a = 1;".into(), 0);
         let far = Position::new(40, 40);
-        document.apply_change(Some(Range::new(far, far)), "\nlet b = 2;", PositionEncoding::Utf8);
+        document.apply_change(
+            Some(Range::new(far, far)),
+            "\nlet b = 2;",
+            PositionEncoding::Utf8,
+        );
         assert_eq!(document.text(), "let a = 1;\nlet b = 2;");
-        document.replace_bytes(100..3, "");
+        document.replace_bytes(std::ops::Range { start: 100, end: 3 }, "");
         assert_eq!(document.text(), "let");
     }
 }

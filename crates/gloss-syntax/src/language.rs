@@ -109,7 +109,10 @@ mod tests {
     #[test]
     fn extensions_cover_every_javascript_flavour() {
         for extension in ["js", ".mjs", "CJS", "jsx"] {
-            assert_eq!(Language::from_extension(extension), Some(Language::JavaScript));
+            assert_eq!(
+                Language::from_extension(extension),
+                Some(Language::JavaScript)
+            );
         }
         assert_eq!(Language::from_extension("py"), Some(Language::Python));
         assert_eq!(Language::from_extension("rs"), Some(Language::Rust));
@@ -130,7 +133,10 @@ mod tests {
         for language in Language::ALL {
             assert_eq!(Language::from_lsp_id(language.identifier()), Some(language));
         }
-        assert_eq!(Language::from_lsp_id("javascriptreact"), Some(Language::JavaScript));
+        assert_eq!(
+            Language::from_lsp_id("javascriptreact"),
+            Some(Language::JavaScript)
+        );
         assert_eq!(Language::from_lsp_id("typescript"), None);
         assert_eq!(Language::JavaScript.title(), "JavaScript");
     }

@@ -40,7 +40,11 @@ impl LineIndex {
                 _ => {}
             }
         }
-        LineIndex { starts, len: bytes.len(), lone_cr_breaks }
+        LineIndex {
+            starts,
+            len: bytes.len(),
+            lone_cr_breaks,
+        }
     }
 
     /// Number of lines; never zero.
@@ -56,7 +60,9 @@ impl LineIndex {
     /// The line holding `offset` (clamped to the text).
     pub fn line_of(&self, offset: usize) -> usize {
         let offset = offset.min(self.len);
-        self.starts.partition_point(|&start| start <= offset).saturating_sub(1)
+        self.starts
+            .partition_point(|&start| start <= offset)
+            .saturating_sub(1)
     }
 
     /// Byte offset where `line` starts, if the line exists.
@@ -171,7 +177,10 @@ impl LineIndex {
         }
         let before = &text.as_bytes()[..offset];
         let row = before.iter().filter(|&&byte| byte == b'\n').count();
-        let column = before.iter().rposition(|&byte| byte == b'\n').map_or(offset, |at| offset - at - 1);
+        let column = before
+            .iter()
+            .rposition(|&byte| byte == b'\n')
+            .map_or(offset, |at| offset - at - 1);
         tree_sitter::Point::new(row, column)
     }
 }
@@ -261,7 +270,11 @@ mod tests {
             }
             for encoding in [Utf8, Utf16, Utf32] {
                 let position = lines.position_at(text, offset, encoding);
-                assert_eq!(lines.offset_at(text, position, encoding), offset, "{offset} {encoding:?}");
+                assert_eq!(
+                    lines.offset_at(text, position, encoding),
+                    offset,
+                    "{offset} {encoding:?}"
+                );
             }
         }
     }

@@ -21,6 +21,13 @@ pub(crate) struct Definition {
     pub node_range: Range<usize>,
 }
 
+impl Definition {
+    /// The name can lie outside the node (`const f = () => …`), so both count.
+    fn touches(&self, range: &Range<usize>) -> bool {
+        touches(&self.node_range, range) || touches(&self.name_range, range)
+    }
+}
+
 /// An import statement and the names it binds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Import {
@@ -65,8 +72,10 @@ impl Outline {
             }
         };
         let edited = start..old_end;
-        self.definitions.retain(|definition| !touches(&definition.node_range, &edited));
-        self.imports.retain(|import| !touches(&import.range, &edited));
+        self.definitions
+            .retain(|definition| !definition.touches(&edited));
+        self.imports
+            .retain(|import| !touches(&import.range, &edited));
         for definition in &mut self.definitions {
             shift(&mut definition.name_range);
             shift(&mut definition.node_range);
@@ -78,8 +87,9 @@ impl Outline {
         let mut dirty: Vec<Range<usize>> = changed.to_vec();
         dirty.push(start..new_end);
         self.definitions
-            .retain(|definition| !dirty.iter().any(|range| touches(&definition.node_range, range)));
-        self.imports.retain(|import| !dirty.iter().any(|range| touches(&import.range, range)));
+            .retain(|definition| !dirty.iter().any(|range| definition.touches(range)));
+        self.imports
+            .retain(|import| !dirty.iter().any(|range| touches(&import.range, range)));
         for range in dirty {
             let window = range.start.saturating_sub(1)..(range.end + 1).min(text.len());
             let fresh = Outline::collect(queries, root, text, Some(window));
@@ -89,7 +99,12 @@ impl Outline {
         self.sort();
     }
 
-    fn collect(queries: &LanguageQueries, root: Node<'_>, text: &str, range: Option<Range<usize>>) -> Outline {
+    fn collect(
+        queries: &LanguageQueries,
+        root: Node<'_>,
+        text: &str,
+        range: Option<Range<usize>>,
+    ) -> Outline {
         let mut collected = Outline::default();
         let outline = &queries.outline;
         let mut cursor = QueryCursor::new();
@@ -119,7 +134,11 @@ impl Outline {
             }
             if let Some(import) = import {
                 let names: Vec<String> = bound.into_iter().map(slice).collect();
-                match collected.imports.iter_mut().find(|known| known.range == import.byte_range()) {
+                match collected
+                    .imports
+                    .iter_mut()
+                    .find(|known| known.range == import.byte_range())
+                {
                     Some(known) => {
                         for name in names {
                             if !known.names.contains(&name) {
@@ -127,7 +146,10 @@ impl Outline {
                             }
                         }
                     }
-                    None => collected.imports.push(Import { range: import.byte_range(), names }),
+                    None => collected.imports.push(Import {
+                        range: import.byte_range(),
+                        names,
+                    }),
                 }
             }
         }
@@ -139,11 +161,14 @@ impl Outline {
     /// it), and then the fresh copy must replace the old one.
     fn sort(&mut self) {
         self.definitions.reverse();
-        self.definitions.sort_by_key(|definition| definition.name_range.start);
-        self.definitions.dedup_by(|later, earlier| later.name_range == earlier.name_range);
+        self.definitions
+            .sort_by_key(|definition| definition.name_range.start);
+        self.definitions
+            .dedup_by(|later, earlier| later.name_range == earlier.name_range);
         self.imports.reverse();
         self.imports.sort_by_key(|import| import.range.start);
-        self.imports.dedup_by(|later, earlier| later.range.start == earlier.range.start);
+        self.imports
+            .dedup_by(|later, earlier| later.range.start == earlier.range.start);
         for import in &mut self.imports {
             import.names.sort();
         }
@@ -157,13 +182,35 @@ mod tests {
     use crate::{Document, Language, PositionEncoding, Range as LspRange};
 
     const PIECES: &[&str] = &[
-        "def ", "f", "g", "(x)", ":", "\n", "    ", "return ", "x", "import os\n", "from a import b as c\n",
-        "class A:\n", "lambda: 1", " = ", "\"\"\"", "#", "fn ", "{", "}", "use a::b;\n", "function ", "const h = () => 1;\n",
-        "日本", "😀",
+        "def ",
+        "f",
+        "g",
+        "(x)",
+        ":",
+        "\n",
+        "    ",
+        "return ",
+        "x",
+        "import os\n",
+        "from a import b as c\n",
+        "class A:\n",
+        "lambda: 1",
+        " = ",
+        "\"\"\"",
+        "#",
+        "fn ",
+        "{",
+        "}",
+        "use a::b;\n",
+        "function ",
+        "const h = () => 1;\n",
+        "日本",
+        "😀",
     ];
 
     fn text() -> impl Strategy<Value = String> {
-        prop::collection::vec(prop::sample::select(PIECES), 0..50).prop_map(|pieces| pieces.concat())
+        prop::collection::vec(prop::sample::select(PIECES), 0..50)
+            .prop_map(|pieces| pieces.concat())
     }
 
     proptest! {

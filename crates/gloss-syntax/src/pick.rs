@@ -46,7 +46,9 @@ pub struct PickOptions {
 
 impl Default for PickOptions {
     fn default() -> PickOptions {
-        PickOptions { long_function_lines: DEFAULT_LONG_FUNCTION_LINES }
+        PickOptions {
+            long_function_lines: DEFAULT_LONG_FUNCTION_LINES,
+        }
     }
 }
 
@@ -72,10 +74,18 @@ fn pick_in(syntax: &Syntax<'_>, offset: usize, options: &PickOptions) -> Option<
     }
     let anchor = owner.map_or(offset, |owner| owner.start_byte());
 
-    let containing: Vec<&Candidate<'_>> =
-        scan.candidates.iter().filter(|candidate| candidate.contains(offset)).collect();
+    let containing: Vec<&Candidate<'_>> = scan
+        .candidates
+        .iter()
+        .filter(|candidate| candidate.contains(offset))
+        .collect();
 
-    if let Some(function) = innermost(containing.iter().copied().filter(|c| c.kind.is_function_like())) {
+    if let Some(function) = innermost(
+        containing
+            .iter()
+            .copied()
+            .filter(|c| c.kind.is_function_like()),
+    ) {
         let signature = syntax.signature(function);
         if let Some(block) = block_in_long_function(syntax, function, &containing, options) {
             return Some(syntax.region_from_candidate(block, block.kind, signature));
@@ -91,7 +101,10 @@ fn pick_in(syntax: &Syntax<'_>, offset: usize, options: &PickOptions) -> Option<
             return Some(whole());
         }
         let on_header = syntax.line_of(offset) <= syntax.line_of(syntax.header_end(item));
-        let on_doc = item.doc_ranges().iter().any(|doc| doc.start <= offset && offset <= doc.end);
+        let on_doc = item
+            .doc_ranges()
+            .iter()
+            .any(|doc| doc.start <= offset && offset <= doc.end);
         if on_header || on_doc || idle {
             return Some(whole());
         }
@@ -115,7 +128,9 @@ fn block_in_long_function<'a, 'd>(
     containing: &[&'a Candidate<'d>],
     options: &PickOptions,
 ) -> Option<&'a Candidate<'d>> {
-    let lines = syntax.last_line_of(&(function.start()..function.end())) - syntax.line_of(function.start()) + 1;
+    let lines = syntax.last_line_of(&(function.start()..function.end()))
+        - syntax.line_of(function.start())
+        + 1;
     if lines <= options.long_function_lines {
         return None;
     }
@@ -134,7 +149,11 @@ fn block_in_long_function<'a, 'd>(
         let range = block.start()..block.end();
         syntax.last_line_of(&range) - syntax.line_of(range.start) < options.long_function_lines
     };
-    blocks.iter().copied().find(fits).or_else(|| blocks.last().copied())
+    blocks
+        .iter()
+        .copied()
+        .find(fits)
+        .or_else(|| blocks.last().copied())
 }
 
 /// The named child of `parent` under `offset` as a statement region (rules 3 and 4).
@@ -160,20 +179,33 @@ fn statement_at<'d>(
         return Some(syntax.region_from_candidate(candidate, candidate.kind, signature));
     }
     let leading = syntax.leading_attachments(child);
-    let start = leading.first().map_or(child.start_byte(), |(node, _)| node.start_byte());
-    Some(syntax.plain_region(RegionKind::Statement, start..child.end_byte(), &leading, signature))
+    let start = leading
+        .first()
+        .map_or(child.start_byte(), |(node, _)| node.start_byte());
+    Some(syntax.plain_region(
+        RegionKind::Statement,
+        start..child.end_byte(),
+        &leading,
+        signature,
+    ))
 }
 
 /// The child of `parent` that holds `offset`, preferring one that starts there over one
 /// that ends there.
 fn child_at(parent: Node<'_>, offset: usize) -> Option<Node<'_>> {
     let mut cursor = parent.walk();
-    let after = if cursor.goto_first_child_for_byte(offset).is_some() { Some(cursor.node()) } else { None };
+    let after = if cursor.goto_first_child_for_byte(offset).is_some() {
+        Some(cursor.node())
+    } else {
+        None
+    };
     if let Some(node) = after {
         if node.start_byte() <= offset {
             return Some(node);
         }
-        return node.prev_sibling().filter(|previous| previous.end_byte() == offset);
+        return node
+            .prev_sibling()
+            .filter(|previous| previous.end_byte() == offset);
     }
     let count = parent.child_count();
     let last = parent.child(count.checked_sub(1)?)?;
@@ -197,18 +229,23 @@ pub fn pick_selection(document: &Document, selection: Range<usize>) -> Option<Re
 
     let mut node = syntax.root.named_descendant_for_byte_range(start, end)?;
     let mut chain = vec![node];
-    while let Some(parent) = node.parent().filter(|parent| parent.byte_range() == node.byte_range()) {
+    while let Some(parent) = node
+        .parent()
+        .filter(|parent| parent.byte_range() == node.byte_range())
+    {
         chain.push(parent);
         node = parent;
     }
     let scan = syntax.scan(start.saturating_sub(1)..(end + 1).min(text.len()));
     let enclosing_signature = |range: &Range<usize>| {
-        syntax.enclosing_function(&scan.candidates, range).and_then(|function| syntax.signature(function))
+        syntax
+            .enclosing_function(&scan.candidates, range)
+            .and_then(|function| syntax.signature(function))
     };
     let candidate_for = |node: Node<'_>| {
-        scan.candidates
-            .iter()
-            .find(|candidate| candidate.node.id() == node.id() || candidate.extent.id() == node.id())
+        scan.candidates.iter().find(|candidate| {
+            candidate.node.id() == node.id() || candidate.extent.id() == node.id()
+        })
     };
     let region_of = |candidate: &Candidate<'_>| {
         let signature = if candidate.kind.is_block() {
@@ -229,23 +266,25 @@ pub fn pick_selection(document: &Document, selection: Range<usize>) -> Option<Re
         .named_children(&mut cursor)
         .filter(|child| child.start_byte() < end && start < child.end_byte())
         .collect();
-    if let (Some(first), Some(last)) = (run.first(), run.last()) {
-        if run.len() >= 2 {
-            // Doc comments and attributes plus the item they belong to are that item.
-            if let Some(candidate) = candidate_for(*last) {
-                let leading = &candidate.leading;
-                let decorations = &run[..run.len() - 1];
-                let all_leading = decorations
+    if let (Some(first), Some(last)) = (run.first(), run.last())
+        && run.len() >= 2
+    {
+        // Doc comments and attributes plus the item they belong to are that item.
+        if let Some(candidate) = candidate_for(*last) {
+            let decorations = &run[..run.len() - 1];
+            let all_leading = decorations.iter().all(|node| {
+                candidate
+                    .leading
                     .iter()
-                    .all(|node| leading.iter().any(|(attached, _)| attached.id() == node.id()));
-                if all_leading {
-                    return Some(region_of(candidate));
-                }
+                    .any(|(attached, _)| attached.id() == node.id())
+            });
+            if all_leading {
+                return Some(region_of(candidate));
             }
-            let range = first.start_byte()..last.end_byte();
-            let signature = enclosing_signature(&range);
-            return Some(syntax.plain_region(RegionKind::Selection, range, &[], signature));
         }
+        let range = first.start_byte()..last.end_byte();
+        let signature = enclosing_signature(&range);
+        return Some(syntax.plain_region(RegionKind::Selection, range, &[], signature));
     }
     let range = node.byte_range();
     let signature = enclosing_signature(&range);

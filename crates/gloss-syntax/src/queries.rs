@@ -92,7 +92,10 @@ impl CompiledQuery {
     }
 
     pub fn role(&self, capture_index: u32) -> Role {
-        self.roles.get(capture_index as usize).copied().unwrap_or(Role::Helper)
+        self.roles
+            .get(capture_index as usize)
+            .copied()
+            .unwrap_or(Role::Helper)
     }
 }
 
@@ -141,12 +144,16 @@ fn names_a_function(pattern: &str) -> bool {
     let captures: Vec<&str> = pattern
         .split('@')
         .skip(1)
-        .map(|rest| rest.split(|ch: char| !(ch.is_alphanumeric() || ch == '.' || ch == '_')).next().unwrap_or(""))
+        .map(|rest| {
+            rest.split(|ch: char| !(ch.is_alphanumeric() || ch == '.' || ch == '_'))
+                .next()
+                .unwrap_or("")
+        })
         .collect();
     captures.contains(&"name")
-        && captures
-            .iter()
-            .any(|capture| RegionKind::from_identifier(capture).is_some_and(RegionKind::is_function_like))
+        && captures.iter().any(|capture| {
+            RegionKind::from_identifier(capture).is_some_and(RegionKind::is_function_like)
+        })
 }
 
 fn binds_an_import(pattern: &str) -> bool {
@@ -160,7 +167,11 @@ fn compile(language: Language) -> Result<LanguageQueries, String> {
     let outline_source = pattern_sources(&regions, regions_source, names_a_function)
         + &pattern_sources(&context, context_source, binds_an_import);
     let outline = CompiledQuery::compile(language, "outline patterns", &outline_source)?;
-    Ok(LanguageQueries { regions, context, outline })
+    Ok(LanguageQueries {
+        regions,
+        context,
+        outline,
+    })
 }
 
 /// The compiled queries of `language`; `None` if a query file does not compile, which
@@ -168,7 +179,10 @@ fn compile(language: Language) -> Result<LanguageQueries, String> {
 pub(crate) fn queries(language: Language) -> Option<&'static LanguageQueries> {
     static CACHE: [OnceLock<Result<LanguageQueries, String>>; 3] =
         [OnceLock::new(), OnceLock::new(), OnceLock::new()];
-    CACHE[language.index()].get_or_init(|| compile(language)).as_ref().ok()
+    CACHE[language.index()]
+        .get_or_init(|| compile(language))
+        .as_ref()
+        .ok()
 }
 
 /// Compiles every query file and reports the first problem; for tests and start-up checks.

@@ -70,7 +70,10 @@ impl RegionKind {
 
     /// Parses an identifier as produced by [`RegionKind::identifier`].
     pub fn from_identifier(identifier: &str) -> Option<RegionKind> {
-        CAPTURE_NAMES.iter().find(|(name, _)| *name == identifier).map(|(_, kind)| *kind)
+        CAPTURE_NAMES
+            .iter()
+            .find(|(name, _)| *name == identifier)
+            .map(|(_, kind)| *kind)
     }
 
     /// Human-readable name, capitalised (`"Function"`, `"If block"`).

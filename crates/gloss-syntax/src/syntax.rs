@@ -35,7 +35,9 @@ pub(crate) struct Candidate<'d> {
 
 impl Candidate<'_> {
     pub fn start(&self) -> usize {
-        self.leading.first().map_or(self.extent.start_byte(), |(node, _)| node.start_byte())
+        self.leading
+            .first()
+            .map_or(self.extent.start_byte(), |(node, _)| node.start_byte())
     }
 
     pub fn end(&self) -> usize {
@@ -72,7 +74,11 @@ where
     'd: 'a,
 {
     candidates.into_iter().min_by_key(|candidate| {
-        (candidate.len(), candidate.node.end_byte() - candidate.node.start_byte(), usize::MAX - candidate.node.start_byte())
+        (
+            candidate.len(),
+            candidate.node.end_byte() - candidate.node.start_byte(),
+            usize::MAX - candidate.node.start_byte(),
+        )
     })
 }
 
@@ -128,9 +134,15 @@ impl<'d> Syntax<'d> {
         let scan = self.scan_once(range.clone());
         // A wrapper (decorated definition, export) can intersect the range while the node it
         // wraps starts after it; the patterns naming that node only match if it is covered.
-        let reach = scan.candidates.iter().map(|candidate| candidate.node.start_byte() + 1).max();
+        let reach = scan
+            .candidates
+            .iter()
+            .map(|candidate| candidate.node.start_byte() + 1)
+            .max();
         match reach {
-            Some(reach) if reach > range.end => self.scan_once(range.start..reach.min(self.text.len())),
+            Some(reach) if reach > range.end => {
+                self.scan_once(range.start..reach.min(self.text.len()))
+            }
             _ => scan,
         }
     }
@@ -160,7 +172,10 @@ impl<'d> Syntax<'d> {
                 }
             }
             let Some((node, kind)) = region else { continue };
-            let index = match candidates.iter().position(|known| known.node.id() == node.id()) {
+            let index = match candidates
+                .iter()
+                .position(|known| known.node.id() == node.id())
+            {
                 Some(index) => index,
                 None => {
                     candidates.push(Candidate {
@@ -181,10 +196,13 @@ impl<'d> Syntax<'d> {
             }
             candidate.name = candidate.name.or(name);
             candidate.body = candidate.body.or(body);
-            if let Some(doc) = doc {
-                if !candidate.inner_docs.iter().any(|known| known.id() == doc.id()) {
-                    candidate.inner_docs.push(doc);
-                }
+            if let Some(doc) = doc
+                && !candidate
+                    .inner_docs
+                    .iter()
+                    .any(|known| known.id() == doc.id())
+            {
+                candidate.inner_docs.push(doc);
             }
             if let Some(extent) = extent {
                 let wider = extent.end_byte() - extent.start_byte()
@@ -202,7 +220,10 @@ impl<'d> Syntax<'d> {
         }
         attachables.sort_by_key(Node::start_byte);
         attachables.dedup_by_key(|node| node.id());
-        Scan { candidates, attachables }
+        Scan {
+            candidates,
+            attachables,
+        }
     }
 
     /// Whether `node` is an attribute or doc comment that belongs to the item after it.
@@ -215,7 +236,11 @@ impl<'d> Syntax<'d> {
         cursor.set_max_start_depth(Some(0));
         let mut matches = cursor.matches(&regions.query, node, self.text.as_bytes());
         while let Some(found) = matches.next() {
-            for capture in found.captures.iter().filter(|capture| capture.node.id() == node.id()) {
+            for capture in found
+                .captures
+                .iter()
+                .filter(|capture| capture.node.id() == node.id())
+            {
                 match regions.role(capture.index) {
                     Role::Attached => return Some(Attachment::Attribute),
                     Role::DocLeading => return Some(Attachment::Doc),
@@ -231,7 +256,9 @@ impl<'d> Syntax<'d> {
         let mut leading = Vec::new();
         let mut previous = node.prev_sibling();
         while let Some(sibling) = previous {
-            let Some(attachment) = self.attachment(sibling) else { break };
+            let Some(attachment) = self.attachment(sibling) else {
+                break;
+            };
             leading.push((sibling, attachment));
             previous = sibling.prev_sibling();
         }
@@ -276,20 +303,33 @@ impl<'d> Syntax<'d> {
     /// Signature or header: from the name or node start to the body, trimmed.
     pub fn signature(&self, candidate: &Candidate<'d>) -> Option<String> {
         let node_start = candidate.node.start_byte();
-        let start = candidate.name.map_or(node_start, |name| name.start_byte().min(node_start));
-        let end = candidate.body.map_or(candidate.node.end_byte(), |body| body.start_byte());
+        let start = candidate
+            .name
+            .map_or(node_start, |name| name.start_byte().min(node_start));
+        let end = self.header_end(candidate);
         let text = self.slice(start..end.max(start)).trim_end();
         let text = text.strip_suffix(';').unwrap_or(text).trim_end();
         (!text.is_empty()).then(|| text.to_string())
     }
 
-    /// Offset just past the last character of a container's header.
+    /// Offset just past the header: the end of the last child before the body that is not
+    /// a comment (so a comment between a Python signature and its body stays out).
     pub fn header_end(&self, candidate: &Candidate<'d>) -> usize {
-        let start = candidate.node.start_byte();
-        match candidate.body {
-            Some(body) => start + self.slice(start..body.start_byte()).trim_end().len(),
-            None => candidate.end(),
+        let node = candidate.node;
+        let Some(body) = candidate.body else {
+            return node.end_byte();
+        };
+        let mut end = node.start_byte();
+        let mut cursor = node.walk();
+        for child in node.children(&mut cursor) {
+            if child.start_byte() >= body.start_byte() {
+                break;
+            }
+            if !child.is_extra() {
+                end = child.end_byte();
+            }
         }
+        end
     }
 
     /// The innermost function-like candidate that strictly encloses `range`.
@@ -316,7 +356,9 @@ impl<'d> Syntax<'d> {
         Region {
             kind,
             language: self.document.language(),
-            name: candidate.name.map(|name| self.slice(name.byte_range()).to_string()),
+            name: candidate
+                .name
+                .map(|name| self.slice(name.byte_range()).to_string()),
             start_line: self.line_of(byte_range.start),
             end_line: self.last_line_of(&byte_range),
             text: self.slice(byte_range.clone()).to_string(),
@@ -336,7 +378,9 @@ impl<'d> Syntax<'d> {
         leading: &[(Node<'d>, Attachment)],
         signature: Option<String>,
     ) -> Region {
-        let node_start = leading.last().map_or(byte_range.start, |(node, _)| node.end_byte());
+        let node_start = leading
+            .last()
+            .map_or(byte_range.start, |(node, _)| node.end_byte());
         let node_range = self.skip_whitespace(node_start).min(byte_range.end)..byte_range.end;
         Region {
             kind,

@@ -31,7 +31,11 @@ pub fn truncate_middle(
     line_comment: &str,
 ) -> Truncated {
     if count_tokens(text) <= budget {
-        return Truncated { text: text.to_string(), omitted_lines: 0, was_cut: false };
+        return Truncated {
+            text: text.to_string(),
+            omitted_lines: 0,
+            was_cut: false,
+        };
     }
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let costs: Vec<usize> = lines.iter().map(|line| count_tokens(line)).collect();
@@ -47,7 +51,11 @@ pub fn truncate_middle(
     }
     if head == lines.len() {
         // Only a tokenizer that is not additive gets here: the lines fit one by one.
-        return Truncated { text: text.to_string(), omitted_lines: 0, was_cut: false };
+        return Truncated {
+            text: text.to_string(),
+            omitted_lines: 0,
+            was_cut: false,
+        };
     }
     let mut tail = lines.len();
     while tail > head + 1 && used + costs[tail - 1] <= available {
@@ -55,7 +63,13 @@ pub fn truncate_middle(
         tail -= 1;
     }
     if head == 0 && tail == lines.len() {
-        return cut_first_line(lines.first().copied().unwrap_or(""), lines.len(), available, count_tokens, line_comment);
+        return cut_first_line(
+            lines.first().copied().unwrap_or(""),
+            lines.len(),
+            available,
+            count_tokens,
+            line_comment,
+        );
     }
 
     let omitted = tail - head;
@@ -73,7 +87,11 @@ pub fn truncate_middle(
     for line in &lines[tail..] {
         kept.push_str(line);
     }
-    Truncated { text: kept, omitted_lines: omitted, was_cut: true }
+    Truncated {
+        text: kept,
+        omitted_lines: omitted,
+        was_cut: true,
+    }
 }
 
 fn cut_first_line(
@@ -83,7 +101,11 @@ fn cut_first_line(
     count_tokens: &dyn Fn(&str) -> usize,
     line_comment: &str,
 ) -> Truncated {
-    let boundaries: Vec<usize> = line.char_indices().map(|(at, _)| at).chain([line.len()]).collect();
+    let boundaries: Vec<usize> = line
+        .char_indices()
+        .map(|(at, _)| at)
+        .chain([line.len()])
+        .collect();
     // Binary search for the longest prefix that fits: counts grow with length.
     let (mut low, mut high) = (0, boundaries.len() - 1);
     while low < high {
@@ -97,7 +119,11 @@ fn cut_first_line(
     let mut text = line[..boundaries[low]].to_string();
     text.push('\n');
     text.push_str(&omission_marker(line_comment, "", line_count));
-    Truncated { text, omitted_lines: line_count, was_cut: true }
+    Truncated {
+        text,
+        omitted_lines: line_count,
+        was_cut: true,
+    }
 }
 
 #[cfg(test)]
@@ -122,7 +148,10 @@ mod tests {
         assert!(cut.was_cut);
         assert!(cut.text.starts_with("    w0\n"));
         assert!(cut.text.ends_with("    w99\n"));
-        assert!(cut.text.contains(&format!("    # … {} lines omitted …\n", cut.omitted_lines)));
+        assert!(
+            cut.text
+                .contains(&format!("    # … {} lines omitted …\n", cut.omitted_lines))
+        );
         assert!(words(&cut.text) <= 30, "{}", cut.text);
         let kept = cut.text.lines().count() - 1;
         assert_eq!(kept + cut.omitted_lines, 100);

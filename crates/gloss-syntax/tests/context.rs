@@ -1,7 +1,8 @@
 //! Context gathering: headers, doc text, imports, callees, budget and truncation.
 
 use gloss_syntax::{
-    Context, ContextOptions, Document, Language, PickOptions, Region, RegionKind, gather_context, pick_at,
+    Context, ContextOptions, Document, Language, PickOptions, Region, RegionKind, gather_context,
+    pick_at,
 };
 
 fn cursor(source: &str) -> (String, usize) {
@@ -54,15 +55,40 @@ class Store(Base, metaclass=Meta):
 #[test]
 fn python_method_context() {
     let context = context_of(Language::Python, PYTHON);
-    assert_eq!(context.enclosing_header.as_deref(), Some("class Store(Base, metaclass=Meta):"));
-    assert_eq!(context.doc_text.as_deref(), Some(r#""""Load one entry by name.""""#));
-    assert!(context.code.starts_with("def load(self, name):\n    path = os.path.join"), "{}", context.code);
+    assert_eq!(
+        context.enclosing_header.as_deref(),
+        Some("class Store(Base, metaclass=Meta):")
+    );
+    assert_eq!(
+        context.doc_text.as_deref(),
+        Some(r#""""Load one entry by name.""""#)
+    );
+    assert!(
+        context
+            .code
+            .starts_with("def load(self, name):\n    path = os.path.join"),
+        "{}",
+        context.code
+    );
     assert!(!context.code.contains("Load one entry"));
-    assert_eq!(context.imports, vec!["import os", "import json as j", "from pathlib import Path as P"]);
+    assert_eq!(
+        context.imports,
+        vec![
+            "import os",
+            "import json as j",
+            "from pathlib import Path as P"
+        ]
+    );
     let callees: Vec<(&str, &str, Option<&str>)> = context
         .callees
         .iter()
-        .map(|callee| (callee.name.as_str(), callee.signature.as_str(), callee.doc_line.as_deref()))
+        .map(|callee| {
+            (
+                callee.name.as_str(),
+                callee.signature.as_str(),
+                callee.doc_line.as_deref(),
+            )
+        })
         .collect();
     assert_eq!(
         callees,
@@ -80,8 +106,14 @@ fn python_method_context() {
 fn context_is_deterministic_and_can_keep_the_doc_in_code() {
     let (document, region) = pick(Language::Python, PYTHON);
     let options = ContextOptions::default();
-    assert_eq!(gather_context(&document, &region, &[], &options), gather_context(&document, &region, &[], &options));
-    let with_doc = ContextOptions { include_doc_in_code: true, ..ContextOptions::default() };
+    assert_eq!(
+        gather_context(&document, &region, &[], &options),
+        gather_context(&document, &region, &[], &options)
+    );
+    let with_doc = ContextOptions {
+        include_doc_in_code: true,
+        ..ContextOptions::default()
+    };
     let context = gather_context(&document, &region, &[], &with_doc);
     assert!(context.code.contains("\"\"\"Load one entry by name.\"\"\""));
     assert!(context.doc_text.is_some());
@@ -130,14 +162,35 @@ impl<T: Clone> Iterator for Repeat<T> {
 #[test]
 fn rust_method_context() {
     let context = context_of(Language::Rust, RUST);
-    assert_eq!(context.enclosing_header.as_deref(), Some("impl<T: Clone> Iterator for Repeat<T>"));
-    assert_eq!(context.doc_text.as_deref(), Some("/// Yields the value again."));
-    assert!(context.code.starts_with("#[inline]\nfn next(&mut self) -> Option<T> {\n    let mut seen"), "{}", context.code);
-    assert_eq!(context.imports, vec!["use std::collections::{HashMap, HashSet as Set};", "use crate::util::clamp;"]);
+    assert_eq!(
+        context.enclosing_header.as_deref(),
+        Some("impl<T: Clone> Iterator for Repeat<T>")
+    );
+    assert_eq!(
+        context.doc_text.as_deref(),
+        Some("/// Yields the value again.")
+    );
+    assert!(
+        context
+            .code
+            .starts_with("#[inline]\nfn next(&mut self) -> Option<T> {\n    let mut seen"),
+        "{}",
+        context.code
+    );
+    assert_eq!(
+        context.imports,
+        vec![
+            "use std::collections::{HashMap, HashSet as Set};",
+            "use crate::util::clamp;"
+        ]
+    );
     assert_eq!(context.callees.len(), 1, "{:?}", context.callees);
     assert_eq!(context.callees[0].name, "square");
     assert_eq!(context.callees[0].signature, "fn square(x: u32) -> u32");
-    assert_eq!(context.callees[0].doc_line.as_deref(), Some("Squares a number."));
+    assert_eq!(
+        context.callees[0].doc_line.as_deref(),
+        Some("Squares a number.")
+    );
 }
 
 #[test]
@@ -150,11 +203,20 @@ fn javascript_context_with_a_callee_in_another_document() {
     let source = "import { formatDate } from './lib.js';\nconst fs = require('fs');\nconst path = require('path');\n\nfunction report(d) {\n  return fs.readFileSync(format$0Date(d));\n}\n";
     let (document, region) = pick(Language::JavaScript, source);
     let context = gather_context(&document, &region, &[&library], &ContextOptions::default());
-    assert_eq!(context.imports, vec!["import { formatDate } from './lib.js';", "const fs = require('fs');"]);
+    assert_eq!(
+        context.imports,
+        vec![
+            "import { formatDate } from './lib.js';",
+            "const fs = require('fs');"
+        ]
+    );
     assert_eq!(context.callees.len(), 1, "{:?}", context.callees);
     let callee = &context.callees[0];
     assert_eq!(callee.signature, "function formatDate(d)");
-    assert_eq!(callee.doc_line.as_deref(), Some("Formats a date for humans."));
+    assert_eq!(
+        callee.doc_line.as_deref(),
+        Some("Formats a date for humans.")
+    );
     assert_eq!(callee.other_document, Some(0));
 }
 
@@ -166,13 +228,30 @@ fn long_regions_are_cut_in_the_middle_with_a_marker() {
     }
     source.push_str("    return valu$0e_1\n");
     let (document, region) = pick(Language::Python, &source);
-    let options = ContextOptions { token_budget: 400, ..ContextOptions::default() };
+    let options = ContextOptions {
+        token_budget: 400,
+        ..ContextOptions::default()
+    };
     let context = gather_context(&document, &region, &[], &options);
     assert!(context.truncated);
-    assert!(context.code.starts_with("def big():\n    value_0 = compute(0)\n"));
-    assert!(context.code.ends_with("    return value_1\n") || context.code.ends_with("    return value_1"));
-    let marker = context.code.lines().find(|line| line.contains("lines omitted")).expect("a marker line");
-    assert!(marker.starts_with("    # … ") && marker.ends_with(" lines omitted …"), "{marker}");
+    assert!(
+        context
+            .code
+            .starts_with("def big():\n    value_0 = compute(0)\n")
+    );
+    assert!(
+        context.code.ends_with("    return value_1\n")
+            || context.code.ends_with("    return value_1")
+    );
+    let marker = context
+        .code
+        .lines()
+        .find(|line| line.contains("lines omitted"))
+        .expect("a marker line");
+    assert!(
+        marker.starts_with("    # … ") && marker.ends_with(" lines omitted …"),
+        "{marker}"
+    );
     assert!(gloss_syntax::estimate_tokens(&context.code) <= 400);
 }
 
@@ -180,13 +259,21 @@ fn long_regions_are_cut_in_the_middle_with_a_marker() {
 fn token_counting_is_injected() {
     let words = |text: &str| text.split_whitespace().count();
     let (document, region) = pick(Language::Python, PYTHON);
-    let options = ContextOptions { token_budget: 12, count_tokens: &words, ..ContextOptions::default() };
+    let options = ContextOptions {
+        token_budget: 12,
+        count_tokens: &words,
+        ..ContextOptions::default()
+    };
     let context = gather_context(&document, &region, &[], &options);
     assert!(context.truncated);
     let used = words(&context.code)
         + context.doc_text.as_deref().map_or(0, words)
         + context.enclosing_header.as_deref().map_or(0, words)
-        + context.imports.iter().map(|import| words(import)).sum::<usize>();
+        + context
+            .imports
+            .iter()
+            .map(|import| words(import))
+            .sum::<usize>();
     assert!(used <= 12 + 4, "{context:?}");
     assert!(context.omitted_items > 0);
 }

@@ -8,33 +8,89 @@ fn insertion(language: Language, source: &str) -> Option<(String, String, DocSty
     let document = Document::new(language, text.clone(), 0);
     let region = pick_at(&document, offset, &PickOptions::default())?;
     let insertion = doc_comment_insertion(&document, &region)?;
-    let line = text[insertion.offset..].lines().next().unwrap_or("").to_string();
+    let line = text[insertion.offset..]
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string();
     let has_doc = insertion.has_doc();
     Some((line, insertion.indent, insertion.style, has_doc))
 }
 
 #[test]
 fn python_docstrings_go_first_in_the_body() {
-    let found = insertion(Language::Python, "class A:\n    def f(self):\n        return $01\n");
-    assert_eq!(found, Some(("        return 1".into(), "        ".into(), DocStyle::PythonDocstring, false)));
-    let found = insertion(Language::Python, "def f():\n    \"\"\"Old.\"\"\"\n    return $01\n");
-    assert_eq!(found, Some(("    \"\"\"Old.\"\"\"".into(), "    ".into(), DocStyle::PythonDocstring, true)));
+    let found = insertion(
+        Language::Python,
+        "class A:\n    def f(self):\n        return $01\n",
+    );
+    assert_eq!(
+        found,
+        Some((
+            "        return 1".into(),
+            "        ".into(),
+            DocStyle::PythonDocstring,
+            false
+        ))
+    );
+    let found = insertion(
+        Language::Python,
+        "def f():\n    \"\"\"Old.\"\"\"\n    return $01\n",
+    );
+    assert_eq!(
+        found,
+        Some((
+            "    \"\"\"Old.\"\"\"".into(),
+            "    ".into(),
+            DocStyle::PythonDocstring,
+            true
+        ))
+    );
     assert_eq!(insertion(Language::Python, "def f(): return $01\n"), None);
     assert_eq!(insertion(Language::Python, "x = lambda: $01\n"), None);
 }
 
 #[test]
 fn rust_doc_comments_go_above_the_attributes() {
-    let found = insertion(Language::Rust, "impl A {\n    #[inline]\n    fn f(&self) -> u8 {\n        $01\n    }\n}\n");
-    assert_eq!(found, Some(("    #[inline]".into(), "    ".into(), DocStyle::RustLineComment, false)));
+    let found = insertion(
+        Language::Rust,
+        "impl A {\n    #[inline]\n    fn f(&self) -> u8 {\n        $01\n    }\n}\n",
+    );
+    assert_eq!(
+        found,
+        Some((
+            "    #[inline]".into(),
+            "    ".into(),
+            DocStyle::RustLineComment,
+            false
+        ))
+    );
     let found = insertion(Language::Rust, "/// Old.\nfn f() {\n    $0\n}\n");
-    assert_eq!(found, Some(("/// Old.".into(), "".into(), DocStyle::RustLineComment, true)));
+    assert_eq!(
+        found,
+        Some((
+            "/// Old.".into(),
+            "".into(),
+            DocStyle::RustLineComment,
+            true
+        ))
+    );
 }
 
 #[test]
 fn jsdoc_goes_above_the_export() {
-    let found = insertion(Language::JavaScript, "export function f() {\n  return $01;\n}\n");
-    assert_eq!(found, Some(("export function f() {".into(), "".into(), DocStyle::JsDoc, false)));
+    let found = insertion(
+        Language::JavaScript,
+        "export function f() {\n  return $01;\n}\n",
+    );
+    assert_eq!(
+        found,
+        Some((
+            "export function f() {".into(),
+            "".into(),
+            DocStyle::JsDoc,
+            false
+        ))
+    );
 }
 
 #[test]

@@ -10,13 +10,50 @@ use proptest::prelude::*;
 /// Pieces that stress positions and parsing: ASCII code, CJK, emoji (surrogate pairs in
 /// UTF-16), every line ending and indentation.
 const PIECES: &[&str] = &[
-    "def ", "f", "(x)", ":", "\n", "\r\n", "\r", "    ", "return ", "x", " + ", "1", "日本", "😀", "é", "\"", "#",
-    "class ", "A", "fn ", "{", "}", ";", "=", "=>", "(", ")", "if ", "for ", "//", "/**", "*/", "@d\n", "#[a]",
-    "lambda ", "|y| ", "import os\n", "use a::b;\n", "\t",
+    "def ",
+    "f",
+    "(x)",
+    ":",
+    "\n",
+    "\r\n",
+    "\r",
+    "    ",
+    "return ",
+    "x",
+    " + ",
+    "1",
+    "日本",
+    "😀",
+    "é",
+    "\"",
+    "#",
+    "class ",
+    "A",
+    "fn ",
+    "{",
+    "}",
+    ";",
+    "=",
+    "=>",
+    "(",
+    ")",
+    "if ",
+    "for ",
+    "//",
+    "/**",
+    "*/",
+    "@d\n",
+    "#[a]",
+    "lambda ",
+    "|y| ",
+    "import os\n",
+    "use a::b;\n",
+    "\t",
 ];
 
 fn text_strategy(max_pieces: usize) -> impl Strategy<Value = String> {
-    prop::collection::vec(prop::sample::select(PIECES), 0..max_pieces).prop_map(|pieces| pieces.concat())
+    prop::collection::vec(prop::sample::select(PIECES), 0..max_pieces)
+        .prop_map(|pieces| pieces.concat())
 }
 
 /// A reference implementation of LSP positions, written the slow obvious way.
@@ -67,15 +104,27 @@ struct Edit {
 }
 
 fn edit_strategy() -> impl Strategy<Value = Edit> {
-    let encoding = prop::sample::select(vec![PositionEncoding::Utf8, PositionEncoding::Utf16, PositionEncoding::Utf32]);
-    (0u32..12, 0u32..14, 0u32..3, 0u32..14, text_strategy(4), encoding).prop_map(
-        |(line, character, extra_lines, end_character, insert, encoding)| Edit {
-            start: (line, character),
-            end: (line + extra_lines, end_character),
-            insert,
-            encoding,
-        },
+    let encoding = prop::sample::select(vec![
+        PositionEncoding::Utf8,
+        PositionEncoding::Utf16,
+        PositionEncoding::Utf32,
+    ]);
+    (
+        0u32..12,
+        0u32..14,
+        0u32..3,
+        0u32..14,
+        text_strategy(4),
+        encoding,
     )
+        .prop_map(
+            |(line, character, extra_lines, end_character, insert, encoding)| Edit {
+                start: (line, character),
+                end: (line + extra_lines, end_character),
+                insert,
+                encoding,
+            },
+        )
 }
 
 fn sexp(document: &Document) -> Option<String> {

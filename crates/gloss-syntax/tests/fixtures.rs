@@ -46,29 +46,44 @@ fn parse_expectation(line: &str) -> Result<Option<Expected>, String> {
 }
 
 fn parse_cases(path: &Path) -> Vec<Case> {
-    let content = std::fs::read_to_string(path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    let content =
+        std::fs::read_to_string(path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
     let mut cases = Vec::new();
     let mut lines = content.lines().enumerate().peekable();
     while let Some((number, line)) = lines.next() {
         let Some(header) = line.strip_prefix("=== ") else {
-            assert!(line.trim().is_empty(), "{}:{}: stray line {line:?}", path.display(), number + 1);
+            assert!(
+                line.trim().is_empty(),
+                "{}:{}: stray line {line:?}",
+                path.display(),
+                number + 1
+            );
             continue;
         };
         let origin = format!("{}:{} ({})", path.display(), number + 1, header.trim());
         let mut options = PickOptions::default();
         let crlf = header.contains("{crlf}");
-        if let Some(long) = header.split("{long=").nth(1).and_then(|rest| rest.split('}').next()) {
-            options.long_function_lines = long.parse().unwrap_or_else(|_| panic!("{origin}: bad long="));
+        if let Some(long) = header
+            .split("{long=")
+            .nth(1)
+            .and_then(|rest| rest.split('}').next())
+        {
+            options.long_function_lines = long
+                .parse()
+                .unwrap_or_else(|_| panic!("{origin}: bad long="));
         }
         let mut body = Vec::new();
         let expectation = loop {
-            let Some((_, line)) = lines.next() else { panic!("{origin}: no --- expectation") };
+            let Some((_, line)) = lines.next() else {
+                panic!("{origin}: no --- expectation")
+            };
             match line.strip_prefix("--- ") {
                 Some(expectation) => break expectation,
                 None => body.push(line),
             }
         };
-        let expected = parse_expectation(expectation).unwrap_or_else(|error| panic!("{origin}: {error}"));
+        let expected =
+            parse_expectation(expectation).unwrap_or_else(|error| panic!("{origin}: {error}"));
         let mut signature: Option<String> = None;
         while let Some((_, line)) = lines.peek() {
             if line.starts_with("=== ") || (line.trim().is_empty() && signature.is_none()) {
@@ -96,16 +111,28 @@ fn parse_cases(path: &Path) -> Vec<Case> {
         let cursor = match markers.as_slice() {
             [at] => Cursor::At(*at),
             [start, end] => Cursor::Selection(*start..*end - 2),
-            _ => panic!("{origin}: expected one or two $0 markers, found {}", markers.len()),
+            _ => panic!(
+                "{origin}: expected one or two $0 markers, found {}",
+                markers.len()
+            ),
         };
         source = source.replace("$0", "");
-        cases.push(Case { origin, source, cursor, options, expected, signature });
+        cases.push(Case {
+            origin,
+            source,
+            cursor,
+            options,
+            expected,
+            signature,
+        });
     }
     cases
 }
 
 fn fixture_files(language: Language) -> Vec<PathBuf> {
-    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(language.identifier());
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(language.identifier());
     let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)
         .unwrap_or_else(|error| panic!("{}: {error}", folder.display()))
         .filter_map(Result::ok)
@@ -130,8 +157,15 @@ fn describe(region: &Option<Region>) -> String {
 }
 
 fn run_language(language: Language, minimum: usize) {
-    let cases: Vec<Case> = fixture_files(language).iter().flat_map(|path| parse_cases(path)).collect();
-    assert!(cases.len() >= minimum, "{language}: only {} fixture cases", cases.len());
+    let cases: Vec<Case> = fixture_files(language)
+        .iter()
+        .flat_map(|path| parse_cases(path))
+        .collect();
+    assert!(
+        cases.len() >= minimum,
+        "{language}: only {} fixture cases",
+        cases.len()
+    );
     let mut failures = Vec::new();
     for case in &cases {
         let document = Document::new(language, case.source.clone(), 0);
@@ -148,17 +182,26 @@ fn run_language(language: Language, minimum: usize) {
             failures.push(format!("{}\n    got {}", case.origin, describe(&region)));
             continue;
         }
-        if let (Some(expected), Some(region)) = (&case.signature, &region) {
-            if region.signature.as_deref() != Some(expected.as_str()) {
-                failures.push(format!("{}\n    signature {:?}", case.origin, region.signature));
-            }
+        if let (Some(expected), Some(region)) = (&case.signature, &region)
+            && region.signature.as_deref() != Some(expected.as_str())
+        {
+            failures.push(format!(
+                "{}\n    signature {:?}",
+                case.origin, region.signature
+            ));
         }
         if let Some(region) = &region {
             let text = &document.text()[region.byte_range.clone()];
             assert_eq!(text, region.text, "{}", case.origin);
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

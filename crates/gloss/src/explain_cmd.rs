@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use anyhow::{Context as _, bail};
-use gloss_explain::{ExplanationKind, Level, PreparedExplanation, prepare};
+use gloss_explain::{ExplanationKind, Level, PreparedExplanation, prepare, shape_answer};
 use gloss_model::catalog::{Catalog, Progress, resolve_model};
 use gloss_model::chat::render_chatml;
 use gloss_model::{CancelToken, GenerateParams, Job, JobEvent, ModelWorker, Priority, Prompt};
@@ -109,7 +109,8 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     let generation = loop {
         match events.recv() {
-            Ok(JobEvent::Text(text)) if !args.json => {
+            // A hover is reshaped once complete, so only the long form streams.
+            Ok(JobEvent::Text(text)) if !args.json && kind == ExplanationKind::Full => {
                 out.write_all(text.as_bytes())?;
                 out.flush()?;
             }
@@ -122,7 +123,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
         let object = json!({
             "region": region_json,
             "model": { "id": resolved.id, "sha256": resolved.sha256 },
-            "explanation": generation.text.trim(),
+            "explanation": shape_answer(kind, &generation.text),
             "prompt_tokens": generation.prompt_tokens,
             "generated_tokens": generation.generated_tokens,
             "prefill_seconds": generation.prefill_seconds,
@@ -130,7 +131,11 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
         });
         writeln!(out, "{object:#}")?;
     } else {
-        writeln!(out)?;
+        if kind == ExplanationKind::Full {
+            writeln!(out)?;
+        } else {
+            writeln!(out, "{}", shape_answer(kind, &generation.text))?;
+        }
         eprintln!(
             "gloss: {} prompt tokens in {:.2}s, {} generated in {:.2}s",
             generation.prompt_tokens,
@@ -174,9 +179,7 @@ fn prepare_at(
         format!(
             "{} is not a language gloss knows (supported: {})",
             path.display(),
-            Language::ALL
-                .map(Language::title)
-                .join(", ")
+            Language::ALL.map(Language::title).join(", ")
         )
     })?;
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;

@@ -65,7 +65,7 @@ fn list(catalog: &Catalog, store: &ModelStore) -> Result<()> {
             let location = match store.cached(entry) {
                 Some(path) => path.display().to_string(),
                 None if store.path_for(entry).exists() => {
-                    format!("incomplete (run `gloss models pull --force {}`)", entry.id)
+                    format!("incomplete (run `gloss models pull {}`)", entry.id)
                 }
                 None => "not pulled".to_owned(),
             };
@@ -156,9 +156,16 @@ fn verify(catalog: &Catalog, store: &ModelStore, id: Option<&str>) -> Result<()>
     let mut bad = Vec::new();
     for entry in entries {
         let outcome = store.verify(entry)?;
-        if outcome == VerifyOutcome::Missing && id.is_none() {
-            // "All pulled models": one that was never pulled is not a failure.
-            continue;
+        if outcome == VerifyOutcome::Missing {
+            if id.is_none() {
+                // "All pulled models": one that was never pulled is not a failure.
+                continue;
+            }
+            return Err(CatalogError::NotPulled {
+                id: entry.id.clone(),
+                path: store.path_for(entry),
+            }
+            .into());
         }
         checked += 1;
         let path = store.path_for(entry);

@@ -74,7 +74,9 @@ impl Mock {
                     continue;
                 }
                 let MockJob { job, events, .. } = queue.pop().unwrap();
-                let Prompt::Chat(messages) = &job.prompt else { unreachable!() };
+                let Prompt::Chat(messages) = &job.prompt else {
+                    unreachable!()
+                };
                 let subject = messages.last().unwrap().content.clone();
                 if failed {
                     let _ = events.send(JobEvent::Finished(Err(ModelError::Unavailable(
@@ -83,8 +85,15 @@ impl Mock {
                     continue;
                 }
                 if job.cancel.is_cancelled() {
-                    thread_log.lock().unwrap().push((job.priority, subject, "skipped"));
-                    let _ = events.send(JobEvent::Finished(Ok(generation("", 0, StopReason::Cancelled))));
+                    thread_log
+                        .lock()
+                        .unwrap()
+                        .push((job.priority, subject, "skipped"));
+                    let _ = events.send(JobEvent::Finished(Ok(generation(
+                        "",
+                        0,
+                        StopReason::Cancelled,
+                    ))));
                     continue;
                 }
                 let _ = events.send(JobEvent::Started { prompt_tokens: 5 });
@@ -104,8 +113,15 @@ impl Mock {
                     text.push_str(&piece);
                     let _ = events.send(JobEvent::Text(piece));
                 }
-                let outcome = if stop == StopReason::Cancelled { "cancelled" } else { "done" };
-                thread_log.lock().unwrap().push((job.priority, subject.clone(), outcome));
+                let outcome = if stop == StopReason::Cancelled {
+                    "cancelled"
+                } else {
+                    "done"
+                };
+                thread_log
+                    .lock()
+                    .unwrap()
+                    .push((job.priority, subject.clone(), outcome));
                 let text = format!("{subject}: {text}");
                 let _ = events.send(JobEvent::Finished(Ok(generation(&text, tokens, stop))));
             }
@@ -253,7 +269,9 @@ async fn dropping_the_only_ticket_cancels_and_caches_nothing() {
     eventually("it starts", || ticket.progress().generated > 0).await;
     drop(ticket);
     eventually("the mock sees the cancel", || {
-        mock.log().iter().any(|(_, _, outcome)| *outcome == "cancelled")
+        mock.log()
+            .iter()
+            .any(|(_, _, outcome)| *outcome == "cancelled")
     })
     .await;
     assert!(cache.get(&key("slow")).is_none());
@@ -351,12 +369,20 @@ async fn a_hover_lifts_a_queued_prefetch_and_preempts_a_running_one() {
     hover.wait().await.unwrap();
     // The prefetch job was skipped (cancelled in the queue) and requeued as a hover.
     eventually("the stale prefetch job is skipped", || {
-        mock.log().iter().any(|(_, _, outcome)| *outcome == "skipped")
+        mock.log()
+            .iter()
+            .any(|(_, _, outcome)| *outcome == "skipped")
     })
     .await;
     let log = mock.log();
-    assert!(log.contains(&(Priority::Prefetch, "queued".into(), "skipped")), "{log:?}");
-    assert!(log.contains(&(Priority::Hover, "queued".into(), "done")), "{log:?}");
+    assert!(
+        log.contains(&(Priority::Prefetch, "queued".into(), "skipped")),
+        "{log:?}"
+    );
+    assert!(
+        log.contains(&(Priority::Hover, "queued".into(), "done")),
+        "{log:?}"
+    );
 
     let running = pending(service.explain(&engine, request("background", Priority::Prefetch)));
     let progress_of = |t: &Ticket| t.progress().generated;
@@ -364,7 +390,10 @@ async fn a_hover_lifts_a_queued_prefetch_and_preempts_a_running_one() {
     running.detach();
     let mut urgent = pending(service.explain(&engine, request("urgent", Priority::Command)));
     urgent.wait().await.unwrap();
-    eventually("the prefetch finishes later", || cache.get(&key("background")).is_some()).await;
+    eventually("the prefetch finishes later", || {
+        cache.get(&key("background")).is_some()
+    })
+    .await;
     let log = mock.log();
     let order: Vec<&str> = log
         .iter()
@@ -392,7 +421,10 @@ async fn refresh_bypasses_and_replaces_the_cache() {
     assert!(first.text.contains("greedy"));
     let mut refresh = request("f", Priority::Command);
     refresh.refresh = true;
-    let second = pending(service.explain(&engine, refresh)).wait().await.unwrap();
+    let second = pending(service.explain(&engine, refresh))
+        .wait()
+        .await
+        .unwrap();
     assert!(second.text.contains("sampled"));
     assert_eq!(cache.get(&key("f")).unwrap(), second);
     service.shutdown();

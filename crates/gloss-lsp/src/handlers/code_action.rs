@@ -6,7 +6,7 @@
 use gloss_syntax::{PickOptions, pick_at, pick_selection};
 use tower_lsp_server::ls_types as lsp;
 
-use crate::commands::{CommandArgs, Command};
+use crate::commands::{Command, CommandArgs};
 use crate::config::LogLevel;
 use crate::convert;
 use crate::doc_comment;
@@ -21,7 +21,10 @@ pub async fn code_action(
     let session = &snapshot.session;
     let Some(open) = session.documents.get(&uri) else {
         session
-            .log(LogLevel::Info, format!("code actions in {} which is not open", uri.as_str()))
+            .log(
+                LogLevel::Info,
+                format!("code actions in {} which is not open", uri.as_str()),
+            )
             .await;
         return Ok(None);
     };

@@ -29,7 +29,11 @@ pub async fn did_change_configuration(
                 section: Some("gloss".into()),
             }];
             let mut answers = session.client.configuration(items).await?;
-            if answers.is_empty() { Value::Null } else { answers.swap_remove(0) }
+            if answers.is_empty() {
+                Value::Null
+            } else {
+                answers.swap_remove(0)
+            }
         }
         None => Value::Null,
     };
@@ -39,7 +43,9 @@ pub async fn did_change_configuration(
         session.log(LogLevel::Warn, warning).await;
     }
     if restarted {
-        session.log(LogLevel::Info, "the model changed; restarting it").await;
+        session
+            .log(LogLevel::Info, "the model changed; restarting it")
+            .await;
         tokio::spawn(report_model_load(session));
     }
     Ok(())

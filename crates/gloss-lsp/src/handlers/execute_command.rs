@@ -54,7 +54,12 @@ pub async fn execute_command(
         return Err(InvalidParams("the range is past the end of the document".into()).into());
     };
     if open.version != args.version && command.kind() == crate::commands::ActionKind::DocComment {
-        show(&snapshot, lsp::MessageType::WARNING, "the document changed since this action was offered; ask for it again").await;
+        show(
+            &snapshot,
+            lsp::MessageType::WARNING,
+            "the document changed since this action was offered; ask for it again",
+        )
+        .await;
         return Ok(None);
     }
     let region = match command {
@@ -62,7 +67,12 @@ pub async fn execute_command(
         _ => pick_at(&open.document, bytes.start, &PickOptions::default()),
     };
     let Some(region) = region else {
-        show(&snapshot, lsp::MessageType::INFO, "nothing to explain there").await;
+        show(
+            &snapshot,
+            lsp::MessageType::INFO,
+            "nothing to explain there",
+        )
+        .await;
         return Ok(None);
     };
     let engine = match explain::engine(&snapshot).await {
@@ -81,12 +91,25 @@ pub async fn execute_command(
         match doc_comment::site(&open.document, &region) {
             Some(site) if site.has_doc() && command == Command::AddDocComment => {
                 // Never overwrite the user's own text without being asked to.
-                show(&snapshot, lsp::MessageType::INFO, &format!("{} already has a doc comment: use \"Replace doc comment\"", subject(&region))).await;
+                show(
+                    &snapshot,
+                    lsp::MessageType::INFO,
+                    &format!(
+                        "{} already has a doc comment: use \"Replace doc comment\"",
+                        subject(&region)
+                    ),
+                )
+                .await;
                 return Ok(None);
             }
             Some(site) => Some(site),
             None => {
-                show(&snapshot, lsp::MessageType::INFO, &format!("{} cannot take a doc comment", subject(&region))).await;
+                show(
+                    &snapshot,
+                    lsp::MessageType::INFO,
+                    &format!("{} cannot take a doc comment", subject(&region)),
+                )
+                .await;
                 return Ok(None);
             }
         }
@@ -109,39 +132,75 @@ pub async fn execute_command(
     let region = &prepared.prepared.region;
     match command {
         Command::Explain | Command::ExplainSelection => {
-            show_document(&snapshot, &open.uri, region, &prepared, &explanation, cached).await
+            show_document(
+                &snapshot,
+                &open.uri,
+                region,
+                &prepared,
+                &explanation,
+                cached,
+            )
+            .await
         }
         Command::Regenerate => {
-            show(&snapshot, lsp::MessageType::INFO, &format!("regenerated the explanation of {}; hover to read it", subject(region))).await;
-            Ok(Some(json!({ "markdown": explanation.text, "cached": false })))
+            show(
+                &snapshot,
+                lsp::MessageType::INFO,
+                &format!(
+                    "regenerated the explanation of {}; hover to read it",
+                    subject(region)
+                ),
+            )
+            .await;
+            Ok(Some(
+                json!({ "markdown": explanation.text, "cached": false }),
+            ))
         }
         _ => {
             let site = site.expect("doc comment commands have a site");
             let current = snapshot.session.documents.get(&open.uri);
             if current.as_ref().map(|doc| doc.version) != Some(open.version) {
-                show(&snapshot, lsp::MessageType::WARNING, &format!("{} changed while its doc comment was written; run the action again", subject(region))).await;
+                show(
+                    &snapshot,
+                    lsp::MessageType::WARNING,
+                    &format!(
+                        "{} changed while its doc comment was written; run the action again",
+                        subject(region)
+                    ),
+                )
+                .await;
                 return Ok(None);
             }
             let edit = doc_comment::edit(&open.document, &site, &explanation.text);
             if !snapshot.features.apply_edit {
                 // A client that cannot apply edits still gets the comment, to paste by hand.
-                show(&snapshot, lsp::MessageType::INFO, &format!("doc comment for {}:\n{}", subject(region), edit.text)).await;
-                return Ok(Some(json!({ "applied": false, "text": edit.text, "cached": cached })));
+                show(
+                    &snapshot,
+                    lsp::MessageType::INFO,
+                    &format!("doc comment for {}:\n{}", subject(region), edit.text),
+                )
+                .await;
+                return Ok(Some(
+                    json!({ "applied": false, "text": edit.text, "cached": cached }),
+                ));
             }
-            let range = convert::lsp_range(&open.document, edit.replaced.clone(), snapshot.encoding);
+            let range =
+                convert::lsp_range(&open.document, edit.replaced.clone(), snapshot.encoding);
             let text_edit = lsp::TextEdit {
                 range,
                 new_text: edit.text.clone(),
             };
             let workspace_edit = if snapshot.features.document_changes {
                 lsp::WorkspaceEdit {
-                    document_changes: Some(lsp::DocumentChanges::Edits(vec![lsp::TextDocumentEdit {
-                        text_document: lsp::OptionalVersionedTextDocumentIdentifier {
-                            uri: open.uri.clone(),
-                            version: Some(open.version),
+                    document_changes: Some(lsp::DocumentChanges::Edits(vec![
+                        lsp::TextDocumentEdit {
+                            text_document: lsp::OptionalVersionedTextDocumentIdentifier {
+                                uri: open.uri.clone(),
+                                version: Some(open.version),
+                            },
+                            edits: vec![lsp::OneOf::Left(text_edit)],
                         },
-                        edits: vec![lsp::OneOf::Left(text_edit)],
-                    }])),
+                    ])),
                     ..Default::default()
                 }
             } else {
@@ -150,16 +209,21 @@ pub async fn execute_command(
                     ..Default::default()
                 }
             };
-            let response = snapshot
-                .session
-                .client
-                .apply_edit(workspace_edit)
-                .await?;
+            let response = snapshot.session.client.apply_edit(workspace_edit).await?;
             if !response.applied {
-                let reason = response.failure_reason.unwrap_or_else(|| "no reason given".into());
-                show(&snapshot, lsp::MessageType::WARNING, &format!("the editor did not apply the doc comment: {reason}")).await;
+                let reason = response
+                    .failure_reason
+                    .unwrap_or_else(|| "no reason given".into());
+                show(
+                    &snapshot,
+                    lsp::MessageType::WARNING,
+                    &format!("the editor did not apply the doc comment: {reason}"),
+                )
+                .await;
             }
-            Ok(Some(json!({ "applied": response.applied, "text": edit.text, "cached": cached })))
+            Ok(Some(
+                json!({ "applied": response.applied, "text": edit.text, "cached": cached }),
+            ))
         }
     }
 }
@@ -196,7 +260,10 @@ async fn generate(
             None => ticket.update().await,
         };
         match update {
-            Update::Progress { generated, max_tokens } => {
+            Update::Progress {
+                generated,
+                max_tokens,
+            } => {
                 if let Some(progress) = &mut progress {
                     progress.report(generated, max_tokens, None).await;
                 }
@@ -220,11 +287,17 @@ async fn generate(
             let (kind, text) = match &error {
                 ExplainError::Cancelled(CancelReason::Edited) => (
                     lsp::MessageType::INFO,
-                    format!("stopped explaining {}: the code changed", subject(&prepared.prepared.region)),
+                    format!(
+                        "stopped explaining {}: the code changed",
+                        subject(&prepared.prepared.region)
+                    ),
                 ),
                 ExplainError::Cancelled(_) => (lsp::MessageType::INFO, "cancelled".to_owned()),
                 ExplainError::Model(hint) => (lsp::MessageType::ERROR, hint.clone()),
-                ExplainError::Empty => (lsp::MessageType::WARNING, "the model gave an empty answer; try \"Regenerate\"".to_owned()),
+                ExplainError::Empty => (
+                    lsp::MessageType::WARNING,
+                    "the model gave an empty answer; try \"Regenerate\"".to_owned(),
+                ),
             };
             show(snapshot, kind, &text).await;
             Ok(None)
@@ -244,9 +317,16 @@ async fn show_document(
 ) -> anyhow::Result<Option<lsp::LSPAny>> {
     let file_name = uri
         .to_file_path()
-        .and_then(|path| path.file_name().map(|name| name.to_string_lossy().into_owned()))
+        .and_then(|path| {
+            path.file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+        })
         .unwrap_or_else(|| uri.as_str().to_owned());
-    let location = format!("{file_name}:{}-{}", region.start_line + 1, region.end_line + 1);
+    let location = format!(
+        "{file_name}:{}-{}",
+        region.start_line + 1,
+        region.end_line + 1
+    );
     let markdown = render::document(
         region.name.as_deref(),
         region.kind.title(),

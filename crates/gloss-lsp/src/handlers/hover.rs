@@ -19,14 +19,20 @@ use crate::explain::{self, Asked};
 use crate::render;
 use crate::session::Snapshot;
 
-pub async fn hover(snapshot: Snapshot, params: lsp::HoverParams) -> anyhow::Result<Option<lsp::Hover>> {
+pub async fn hover(
+    snapshot: Snapshot,
+    params: lsp::HoverParams,
+) -> anyhow::Result<Option<lsp::Hover>> {
     let deadline = Instant::now() + snapshot.settings.hover_timeout;
     let position = params.text_document_position_params;
     let uri = position.text_document.uri;
     let session = &snapshot.session;
     let Some(open) = session.documents.get(&uri) else {
         session
-            .log(LogLevel::Info, format!("hover in {} which is not open", uri.as_str()))
+            .log(
+                LogLevel::Info,
+                format!("hover in {} which is not open", uri.as_str()),
+            )
             .await;
         return Ok(None);
     };

@@ -76,7 +76,12 @@ pub fn capabilities(encoding: gloss_syntax::PositionEncoding) -> lsp::ServerCapa
 }
 
 pub async fn initialized(session: Arc<Session>) -> anyhow::Result<()> {
-    let warnings = std::mem::take(&mut *session.early_warnings.lock().unwrap_or_else(|p| p.into_inner()));
+    let warnings = std::mem::take(
+        &mut *session
+            .early_warnings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()),
+    );
     for warning in warnings {
         session.log(LogLevel::Warn, warning).await;
     }
@@ -87,11 +92,12 @@ pub async fn initialized(session: Arc<Session>) -> anyhow::Result<()> {
 /// Shows the model loading as progress, then says whether it worked and, if not, how to fix it.
 pub async fn report_model_load(session: Arc<Session>) {
     let features = session.negotiated().features;
-    let spec = session
-        .settings()
-        .model
-        .clone()
-        .unwrap_or_else(|| gloss_model::catalog::Catalog::builtin().default_entry().id.clone());
+    let spec = session.settings().model.clone().unwrap_or_else(|| {
+        gloss_model::catalog::Catalog::builtin()
+            .default_entry()
+            .id
+            .clone()
+    });
     let progress = Reporter::begin(
         &session.client,
         features.work_done_progress,

@@ -13,7 +13,10 @@ use crate::config::Prefetch;
 use crate::prefetch;
 use crate::session::{Session, Snapshot};
 
-pub fn did_open(session: &Arc<Session>, params: lsp::DidOpenTextDocumentParams) -> anyhow::Result<Vec<String>> {
+pub fn did_open(
+    session: &Arc<Session>,
+    params: lsp::DidOpenTextDocumentParams,
+) -> anyhow::Result<Vec<String>> {
     let item = params.text_document;
     let language = Language::from_lsp_id(&item.language_id).or_else(|| {
         item.uri
@@ -38,11 +41,17 @@ pub fn did_open(session: &Arc<Session>, params: lsp::DidOpenTextDocumentParams) 
     Ok(Vec::new())
 }
 
-pub fn did_change(session: &Arc<Session>, params: lsp::DidChangeTextDocumentParams) -> anyhow::Result<Vec<String>> {
+pub fn did_change(
+    session: &Arc<Session>,
+    params: lsp::DidChangeTextDocumentParams,
+) -> anyhow::Result<Vec<String>> {
     let uri = params.text_document.uri;
     let encoding = session.negotiated().encoding;
     if session.documents.get(&uri).is_none() {
-        return Ok(vec![format!("{} is not open; change ignored", uri.as_str())]);
+        return Ok(vec![format!(
+            "{} is not open; change ignored",
+            uri.as_str()
+        )]);
     }
     let edits = session.documents.change(
         &uri,
@@ -58,7 +67,10 @@ pub fn did_change(session: &Arc<Session>, params: lsp::DidChangeTextDocumentPara
     Ok(Vec::new())
 }
 
-pub fn did_close(session: &Arc<Session>, params: lsp::DidCloseTextDocumentParams) -> anyhow::Result<Vec<String>> {
+pub fn did_close(
+    session: &Arc<Session>,
+    params: lsp::DidCloseTextDocumentParams,
+) -> anyhow::Result<Vec<String>> {
     let uri = params.text_document.uri;
     session.documents.close(&uri);
     session.cursors.remove(&uri);
@@ -68,7 +80,10 @@ pub fn did_close(session: &Arc<Session>, params: lsp::DidCloseTextDocumentParams
 
 /// A saved document is a good moment to explain its functions again: edits cancelled the earlier
 /// prefetch.
-pub async fn did_save(snapshot: Snapshot, params: lsp::DidSaveTextDocumentParams) -> anyhow::Result<()> {
+pub async fn did_save(
+    snapshot: Snapshot,
+    params: lsp::DidSaveTextDocumentParams,
+) -> anyhow::Result<()> {
     if snapshot.settings.prefetch == Prefetch::Open {
         prefetch::schedule(snapshot, params.text_document.uri);
     }

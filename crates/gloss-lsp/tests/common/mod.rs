@@ -25,13 +25,18 @@ pub fn test_model() -> PathBuf {
 
 /// The default model, for the cold-hover figure.
 pub fn default_model() -> PathBuf {
-    model_file("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", "qwen2.5-coder-0.5b")
+    model_file(
+        "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        "qwen2.5-coder-0.5b",
+    )
 }
 
 fn model_file(file: &str, id: &str) -> PathBuf {
     let dir = std::env::var_os("GLOSS_TEST_MODEL_DIR")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache/gloss/models")))
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache/gloss/models"))
+        })
         .expect("set GLOSS_TEST_MODEL_DIR or HOME");
     let path = dir.join(file);
     assert!(
@@ -240,9 +245,12 @@ impl TestClient {
 
     /// The hover's result (`null` when there is nothing to show); panics on an error response.
     pub async fn hover(&self, uri: &str, line: u32, character: u32) -> Value {
-        self.request("textDocument/hover", Self::hover_params(uri, line, character))
-            .await
-            .expect("hover answered with an error")
+        self.request(
+            "textDocument/hover",
+            Self::hover_params(uri, line, character),
+        )
+        .await
+        .expect("hover answered with an error")
     }
 
     pub async fn code_action(&self, uri: &str, range: Value) -> Vec<Value> {
@@ -397,13 +405,18 @@ async fn read_loop(
         let message: Value = serde_json::from_slice(&body).expect("the server sent invalid JSON");
         let is_response = message.get("method").is_none();
         if is_response {
-            let Some(id) = message["id"].as_i64() else {
-                // A response to no request (a parse error answers id null): keep it to inspect.
-                let _ = incoming.send(json!({ "method": "<response>", "params": message }));
-                continue;
-            };
-            if let Some(waiter) = pending.lock().unwrap().remove(&id) {
-                let _ = waiter.send(message);
+            let waiter = message["id"]
+                .as_i64()
+                .and_then(|id| pending.lock().unwrap().remove(&id));
+            match waiter {
+                Some(waiter) => {
+                    let _ = waiter.send(message);
+                }
+                // A response to no request of ours (a parse error answers id null): keep it to
+                // inspect.
+                None => {
+                    let _ = incoming.send(json!({ "method": "<response>", "params": message }));
+                }
             }
             continue;
         }

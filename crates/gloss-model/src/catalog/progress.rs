@@ -77,8 +77,10 @@ impl Reporter {
                 // The template is a constant; should indicatif ever reject it the bar still works,
                 // it just falls back to the default look.
                 if let Ok(style) = ProgressStyle::with_template(
-                    "{msg} [{bar:30}] {decimal_bytes}/{decimal_total_bytes} \
-                     ({decimal_bytes_per_sec}, {eta})",
+                    // `wide_msg` shrinks the message to the terminal's width so the bar never
+                    // wraps onto a second line.
+                    "{wide_msg} [{bar:25}] {decimal_bytes}/{decimal_total_bytes} \
+                     {decimal_bytes_per_sec}",
                 ) {
                     bar.set_style(style.progress_chars("=> "));
                 }

@@ -198,7 +198,7 @@ pub fn matmul(pool: &rayon::ThreadPool, isa: Isa, x: &Q8Batch, jobs: &mut [MatJo
                 return;
             }
             let mut t = 0;
-            while t + TOKEN_BLOCK <= n && std::env::var_os("GLOSS_FAST_NB1").is_none() {
+            while t + TOKEN_BLOCK <= n {
                 let acts: [_; TOKEN_BLOCK] = std::array::from_fn(|i| x.row(t + i));
                 for r in r0..r1 {
                     let mut o = [0f32; TOKEN_BLOCK];

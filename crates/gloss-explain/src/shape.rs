@@ -1,0 +1,211 @@
+//! Holding the model's answer to the format each explanation kind promises.
+//!
+//! Small models drift from instructions: they add headings, example code and closing summaries. The
+//! hover format (a summary sentence and at most four bullets, about 80 words) is enforced here, after
+//! generation, rather than trusted to the prompt.
+
+use crate::level::ExplanationKind;
+
+/// The most bullets a hover shows.
+pub const HOVER_MAX_BULLETS: usize = 4;
+/// The most words a hover shows: a hover is read at a glance, not scrolled.
+pub const HOVER_MAX_WORDS: usize = 80;
+
+/// Returns the answer in the shape its kind promises.
+pub fn shape_answer(kind: ExplanationKind, raw: &str) -> String {
+    match kind {
+        ExplanationKind::Hover => shape_hover(raw),
+        ExplanationKind::Full => strip_code_blocks(raw).trim().to_owned(),
+        ExplanationKind::DocComment => shape_doc_comment(raw),
+    }
+}
+
+/// Drops fenced code blocks: the reader has the code already, and a made-up usage example is the
+/// part of an answer most likely to be wrong.
+fn strip_code_blocks(text: &str) -> String {
+    let mut kept = Vec::new();
+    let mut in_fence = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+            continue;
+        }
+        if !in_fence {
+            kept.push(line);
+        }
+    }
+    kept.join("\n")
+}
+
+fn bullet_text(line: &str) -> Option<&str> {
+    let trimmed = line.trim_start();
+    for marker in ["- ", "* ", "• "] {
+        if let Some(rest) = trimmed.strip_prefix(marker) {
+            return Some(rest.trim());
+        }
+    }
+    // "1. text" numbered items read as bullets too.
+    let digits = trimmed.chars().take_while(char::is_ascii_digit).count();
+    if digits > 0 {
+        let rest = &trimmed[digits..];
+        if let Some(rest) = rest.strip_prefix(". ").or_else(|| rest.strip_prefix(") ")) {
+            return Some(rest.trim());
+        }
+    }
+    None
+}
+
+fn is_heading(line: &str) -> bool {
+    let trimmed = line.trim();
+    trimmed.starts_with('#')
+        || (trimmed.starts_with("**") && trimmed.ends_with("**") && trimmed.len() > 4)
+        || (trimmed.ends_with(':') && trimmed.split_whitespace().count() <= 4)
+}
+
+/// Phrases that announce instead of explain.
+const FILLER_OPENERS: [&str; 6] = [
+    "certainly",
+    "sure,",
+    "sure!",
+    "here is",
+    "here's",
+    "let's break",
+];
+
+fn shape_hover(raw: &str) -> String {
+    let text = strip_code_blocks(raw);
+    let mut summary: Option<String> = None;
+    let mut bullets: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || is_heading(trimmed) {
+            continue;
+        }
+        if let Some(bullet) = bullet_text(trimmed) {
+            if summary.is_some() && bullets.len() < HOVER_MAX_BULLETS && !bullet.is_empty() {
+                bullets.push(bullet.to_owned());
+            }
+            continue;
+        }
+        if summary.is_none() {
+            let lower = trimmed.to_lowercase();
+            if FILLER_OPENERS.iter().any(|f| lower.starts_with(f)) && trimmed.ends_with(':') {
+                continue;
+            }
+            summary = Some(first_sentence(trimmed).to_owned());
+        } else if !bullets.is_empty() {
+            // Prose after the bullets is a closing summary that restates them.
+            break;
+        }
+    }
+    let Some(summary) = summary.or_else(|| (!bullets.is_empty()).then(|| bullets.remove(0))) else {
+        return String::new();
+    };
+    let mut words_left = HOVER_MAX_WORDS;
+    let mut out = cut_to_words(&summary, &mut words_left);
+    for bullet in bullets {
+        if words_left < 4 {
+            break;
+        }
+        out.push_str("\n- ");
+        out.push_str(&cut_to_words(&bullet, &mut words_left));
+    }
+    out
+}
+
+/// The first sentence of a line: up to the first ". " that is not inside backticks.
+fn first_sentence(line: &str) -> &str {
+    let mut in_code = false;
+    let bytes = line.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'`' => in_code = !in_code,
+            b'.' if !in_code && bytes.get(i + 1) == Some(&b' ') => return &line[..=i],
+            _ => {}
+        }
+    }
+    line
+}
+
+fn cut_to_words(text: &str, words_left: &mut usize) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.len() <= *words_left {
+        *words_left -= words.len();
+        return words.join(" ");
+    }
+    let kept = words[..*words_left].join(" ");
+    *words_left = 0;
+    format!("{}…", kept.trim_end_matches([',', ';', ':']))
+}
+
+fn shape_doc_comment(raw: &str) -> String {
+    let text = strip_code_blocks(raw);
+    let mut lines: Vec<&str> = text
+        .lines()
+        .map(|line| {
+            let trimmed = line.trim();
+            trimmed
+                .strip_prefix("///")
+                .or_else(|| trimmed.strip_prefix("//"))
+                .or_else(|| trimmed.strip_prefix('#'))
+                .map(str::trim)
+                .unwrap_or(trimmed)
+        })
+        .map(|line| line.trim_matches('"'))
+        .collect();
+    while lines.first().is_some_and(|l| l.is_empty()) {
+        lines.remove(0);
+    }
+    while lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hover_keeps_summary_and_four_bullets_and_drops_the_rest() {
+        let raw = "The `reserve` method sets stock aside for an order. It checks counts.\n\n## Inputs:\n- `sku`: the item.\n- `count`: how many.\n\n## Result:\n- The units left.\n- Raises `OutOfStock`.\n- Fifth bullet.\n\n```python\ninv.reserve('a', 1)\n```\n\nIn summary, it reserves.";
+        let shaped = shape_hover(raw);
+        assert_eq!(
+            shaped,
+            "The `reserve` method sets stock aside for an order.\n- `sku`: the item.\n- `count`: how many.\n- The units left.\n- Raises `OutOfStock`."
+        );
+    }
+
+    #[test]
+    fn hover_is_cut_to_the_word_limit() {
+        let long = format!("{}.", vec!["word"; 200].join(" "));
+        let shaped = shape_hover(&long);
+        assert!(shaped.split_whitespace().count() <= HOVER_MAX_WORDS);
+        assert!(shaped.ends_with('…'));
+    }
+
+    #[test]
+    fn hover_skips_filler_opener() {
+        let shaped = shape_hover(
+            "Certainly! Here is the explanation:\nAdds two numbers.\n- Returns the sum.",
+        );
+        assert_eq!(shaped, "Adds two numbers.\n- Returns the sum.");
+    }
+
+    #[test]
+    fn periods_inside_backticks_do_not_end_the_sentence() {
+        assert_eq!(
+            first_sentence("Calls `self.items. get` twice. Then stops."),
+            "Calls `self.items. get` twice."
+        );
+    }
+
+    #[test]
+    fn doc_comment_loses_markers_and_fences() {
+        let raw = "```rust\n/// Return the area.\n///\n/// Zero for fewer than three points.\n```";
+        assert_eq!(
+            shape_doc_comment(raw),
+            "Return the area.\n\nZero for fewer than three points."
+        );
+    }
+}

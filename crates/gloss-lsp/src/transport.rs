@@ -1,0 +1,259 @@
+//! A guard in front of tower-lsp's transport: undecodable messages are answered here, so they cannot
+//! end the session.
+//!
+//! tower-lsp-server 0.23 reads with tokio-util's `FramedRead`, which ends the stream after the first
+//! frame its codec rejects (a body that is not UTF-8, not JSON, or not a JSON-RPC message): one bad
+//! frame from a client or a proxy would stop the server. The guard reads the client's frames
+//! itself, passes on the good ones unchanged, and answers a bad one with a JSON-RPC error
+//! (`-32700` parse error, `-32600` invalid request) with the message's id when it has one, else
+//! `null`, as JSON-RPC 2.0 asks. The server's own output is passed through frame by frame, and the
+//! guard's answers are put between whole frames.
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tower_lsp_server::jsonrpc::{Request, Response};
+
+/// A header block longer than this is garbage, not a header: it is dropped and answered.
+const MAX_HEADER_BYTES: usize = 8 * 1024;
+/// Bounds the memory one frame may take. Far above any real message (a 5 MB file opened whole).
+const MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
+
+/// One step of reading frames from a byte stream.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Frame {
+    /// A complete frame: the header block and the body.
+    Message { whole: Vec<u8>, body_start: usize },
+    /// Bytes that were not a valid header, dropped.
+    Garbage(String),
+}
+
+/// Splits a byte stream into frames.
+#[derive(Default)]
+pub struct FrameReader {
+    buffer: Vec<u8>,
+}
+
+impl FrameReader {
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.buffer.extend_from_slice(bytes);
+    }
+
+    /// The next complete frame, if the buffer holds one.
+    pub fn next_frame(&mut self) -> Option<Frame> {
+        let Some(end) = find(&self.buffer, b"\r\n\r\n") else {
+            if self.buffer.len() > MAX_HEADER_BYTES {
+                self.buffer.clear();
+                return Some(Frame::Garbage("a header block without an end".into()));
+            }
+            return None;
+        };
+        let body_start = end + 4;
+        let header = String::from_utf8_lossy(&self.buffer[..end]).into_owned();
+        let length = header.split("\r\n").find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.trim()
+                .eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse::<usize>().ok())
+                .flatten()
+        });
+        let Some(length) = length.filter(|length| *length <= MAX_BODY_BYTES) else {
+            self.buffer.drain(..body_start);
+            return Some(Frame::Garbage(format!(
+                "no valid Content-Length in the header {header:?}"
+            )));
+        };
+        if self.buffer.len() < body_start + length {
+            return None;
+        }
+        let whole: Vec<u8> = self.buffer.drain(..body_start + length).collect();
+        Some(Frame::Message { whole, body_start })
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
+}
+
+/// `None` when `body` is a JSON-RPC message tower-lsp decodes; else the error answer.
+pub fn check(body: &[u8]) -> Option<Vec<u8>> {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Some(error_frame(
+            Value::Null,
+            -32700,
+            "Parse error: the message is not UTF-8",
+        ));
+    };
+    let value: Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(error) => {
+            return Some(error_frame(
+                Value::Null,
+                -32700,
+                &format!("Parse error: {error}"),
+            ));
+        }
+    };
+    let is_message = serde_json::from_value::<Request>(value.clone()).is_ok()
+        || serde_json::from_value::<Response>(value.clone()).is_ok();
+    if is_message {
+        return None;
+    }
+    let id = match value.get("id") {
+        Some(id @ (Value::Number(_) | Value::String(_))) => id.clone(),
+        _ => Value::Null,
+    };
+    Some(error_frame(
+        id,
+        -32600,
+        "Invalid request: not a JSON-RPC 2.0 message",
+    ))
+}
+
+pub fn error_frame(id: Value, code: i64, message: &str) -> Vec<u8> {
+    let body = json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": message } })
+        .to_string();
+    let mut frame = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
+    frame.extend_from_slice(body.as_bytes());
+    frame
+}
+
+/// Reads the client's frames: good ones go to `server`, answers to bad ones to `answers`. Returns
+/// at the end of input (dropping `server`, which the server sees as the end of input).
+pub async fn read_client<I, W>(mut input: I, mut server: W, answers: mpsc::UnboundedSender<Vec<u8>>)
+where
+    I: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut frames = FrameReader::default();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let read = match input.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(read) => read,
+        };
+        frames.push(&chunk[..read]);
+        while let Some(frame) = frames.next_frame() {
+            match frame {
+                Frame::Message { whole, body_start } => match check(&whole[body_start..]) {
+                    None => {
+                        if server.write_all(&whole).await.is_err() {
+                            return;
+                        }
+                    }
+                    Some(answer) => {
+                        tracing::warn!(
+                            "undecodable message from the client answered with an error"
+                        );
+                        let _ = answers.send(answer);
+                    }
+                },
+                Frame::Garbage(reason) => {
+                    tracing::warn!(%reason, "garbage from the client dropped");
+                    let _ = answers.send(error_frame(
+                        Value::Null,
+                        -32700,
+                        &format!("Parse error: {reason}"),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Copies the server's frames to `output`, with the guard's answers between whole frames. Returns
+/// when the server's output ends.
+pub async fn write_client<R, O>(
+    mut server: R,
+    mut answers: mpsc::UnboundedReceiver<Vec<u8>>,
+    output: O,
+) where
+    R: AsyncRead + Unpin,
+    O: AsyncWrite,
+{
+    let mut output = std::pin::pin!(output);
+    let mut frames = FrameReader::default();
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut answers_open = true;
+    loop {
+        tokio::select! {
+            read = server.read(&mut chunk) => {
+                let read = match read {
+                    Ok(0) | Err(_) => break,
+                    Ok(read) => read,
+                };
+                frames.push(&chunk[..read]);
+                while let Some(Frame::Message { whole, .. }) = frames.next_frame() {
+                    if output.write_all(&whole).await.is_err() {
+                        return;
+                    }
+                }
+                if output.flush().await.is_err() {
+                    return;
+                }
+            }
+            answer = answers.recv(), if answers_open => match answer {
+                Some(answer) => {
+                    if output.write_all(&answer).await.is_err() || output.flush().await.is_err() {
+                        return;
+                    }
+                }
+                None => answers_open = false,
+            },
+        }
+    }
+    let _ = output.flush().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(body: &str) -> Vec<u8> {
+        format!("Content-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
+    }
+
+    #[test]
+    fn frames_split_across_reads() {
+        let mut reader = FrameReader::default();
+        let bytes = [frame("{\"a\":1}"), frame("{}")].concat();
+        for byte in &bytes[..bytes.len() - 1] {
+            reader.push(&[*byte]);
+        }
+        assert!(matches!(reader.next_frame(), Some(Frame::Message { .. })));
+        assert_eq!(reader.next_frame(), None);
+        reader.push(&bytes[bytes.len() - 1..]);
+        let Some(Frame::Message { whole, body_start }) = reader.next_frame() else {
+            panic!("no second frame")
+        };
+        assert_eq!(&whole[body_start..], b"{}");
+    }
+
+    #[test]
+    fn headers_are_case_insensitive_and_garbage_is_skipped() {
+        let mut reader = FrameReader::default();
+        reader.push(b"Nonsense\r\n\r\ncontent-length: 2\r\nContent-Type: x\r\n\r\n{}");
+        assert!(matches!(reader.next_frame(), Some(Frame::Garbage(_))));
+        assert!(matches!(reader.next_frame(), Some(Frame::Message { .. })));
+    }
+
+    #[test]
+    fn only_json_rpc_messages_pass() {
+        assert_eq!(check(br#"{"jsonrpc":"2.0","id":1,"method":"x"}"#), None);
+        assert_eq!(check(br#"{"jsonrpc":"2.0","id":1,"result":null}"#), None);
+        let answer = |body: &[u8]| {
+            let frame = check(body).expect("an error answer");
+            let text = String::from_utf8(frame).unwrap();
+            let body = text.split("\r\n\r\n").nth(1).unwrap().to_owned();
+            serde_json::from_str::<Value>(&body).unwrap()
+        };
+        assert_eq!(answer(b"{\"jsonrpc\": ")["error"]["code"], -32700);
+        assert_eq!(answer(b"\xff\xfe")["error"]["code"], -32700);
+        let invalid = answer(br#"{"jsonrpc":"1.0","id":5,"method":"x"}"#);
+        assert_eq!(invalid["error"]["code"], -32600);
+        assert_eq!(invalid["id"], 5);
+        assert_eq!(answer(b"[1, 2]")["id"], Value::Null);
+    }
+}
