@@ -28,10 +28,11 @@ show, and you never invent functions, parameters or behaviour.";
 fn format_instructions(kind: ExplanationKind) -> &'static str {
     match kind {
         ExplanationKind::Hover => {
-            "Answer in Markdown. First line: one sentence saying what the code is for (its purpose, not \
-a step-by-step account). Then at most four short bullet points: its inputs, its result, and notable \
-behaviour such as errors raised or side effects. At most 80 words in all. Do not repeat the code; quote \
-only names that appear in it, in backticks. No introduction and no closing remarks."
+            "Answer in Markdown without headings: first one sentence that says what it does \
+and what for (its purpose, not a step-by-step account), then at most four bullet points starting with \
+\"- \": its inputs, its result, and notable behaviour such as errors raised or side effects. At most 80 \
+words in all. Do not repeat the code; quote only names that appear in it, in backticks. No \
+introduction, no example, no closing remarks."
         }
         ExplanationKind::Full => {
             "Answer in Markdown. Start with one sentence saying what the code is for. Then these \

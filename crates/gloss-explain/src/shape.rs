@@ -62,6 +62,15 @@ fn is_heading(line: &str) -> bool {
         || (trimmed.ends_with(':') && trimmed.split_whitespace().count() <= 4)
 }
 
+/// The text of a heading that carries it after a label, as in `# Purpose: Find the hull`.
+fn labelled_heading_text(line: &str) -> Option<&str> {
+    let rest = line.strip_prefix('#')?.trim_start_matches('#').trim();
+    let rest = rest.trim_matches('*');
+    let (label, text) = rest.split_once(':')?;
+    let text = text.trim().trim_matches('*').trim();
+    (label.split_whitespace().count() <= 3 && text.split_whitespace().count() >= 3).then_some(text)
+}
+
 /// Phrases that announce instead of explain.
 const FILLER_OPENERS: [&str; 6] = [
     "certainly",
@@ -76,34 +85,56 @@ fn shape_hover(raw: &str) -> String {
     let text = strip_code_blocks(raw);
     let mut summary: Option<String> = None;
     let mut bullets: Vec<String> = Vec::new();
+    // Sentences after the summary in its own paragraph: bullets for a model that answers in prose.
+    let mut prose: Vec<String> = Vec::new();
     for line in text.lines() {
         let trimmed = line.trim();
+        if summary.is_none()
+            && bullets.is_empty()
+            && let Some(labelled) = labelled_heading_text(trimmed)
+        {
+            summary = Some(first_sentence(labelled).to_owned());
+            continue;
+        }
         if trimmed.is_empty() || is_heading(trimmed) {
             continue;
         }
         if let Some(bullet) = bullet_text(trimmed) {
-            if summary.is_some() && bullets.len() < HOVER_MAX_BULLETS && !bullet.is_empty() {
+            if !bullet.is_empty() && bullets.len() <= HOVER_MAX_BULLETS {
                 bullets.push(bullet.to_owned());
             }
             continue;
         }
-        if summary.is_none() {
+        if summary.is_none() && bullets.is_empty() {
             let lower = trimmed.to_lowercase();
             if FILLER_OPENERS.iter().any(|f| lower.starts_with(f)) && trimmed.ends_with(':') {
                 continue;
             }
-            summary = Some(first_sentence(trimmed).to_owned());
+            let first = first_sentence(trimmed);
+            summary = Some(first.to_owned());
+            let mut rest = trimmed[first.len()..].trim();
+            while !rest.is_empty() {
+                let sentence = first_sentence(rest);
+                prose.push(sentence.to_owned());
+                rest = rest[sentence.len()..].trim();
+            }
         } else if !bullets.is_empty() {
             // Prose after the bullets is a closing summary that restates them.
             break;
         }
     }
-    let Some(summary) = summary.or_else(|| (!bullets.is_empty()).then(|| bullets.remove(0))) else {
-        return String::new();
+    // An answer that is only bullets leads with its first one.
+    let summary = match summary {
+        Some(summary) => summary,
+        None if !bullets.is_empty() => bullets.remove(0),
+        None => return String::new(),
     };
+    if bullets.is_empty() {
+        bullets = prose;
+    }
     let mut words_left = HOVER_MAX_WORDS;
     let mut out = cut_to_words(&summary, &mut words_left);
-    for bullet in bullets {
+    for bullet in bullets.into_iter().take(HOVER_MAX_BULLETS) {
         if words_left < 4 {
             break;
         }
@@ -139,7 +170,16 @@ fn cut_to_words(text: &str, words_left: &mut usize) -> String {
 }
 
 fn shape_doc_comment(raw: &str) -> String {
-    let text = strip_code_blocks(raw);
+    let outside_fences = strip_code_blocks(raw);
+    // A model that wraps the whole comment in a fence still gave the comment.
+    let text = if outside_fences.trim().is_empty() {
+        raw.lines()
+            .filter(|line| !line.trim_start().starts_with("```"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    } else {
+        outside_fences
+    };
     let mut lines: Vec<&str> = text
         .lines()
         .map(|line| {
@@ -173,6 +213,15 @@ mod tests {
         assert_eq!(
             shaped,
             "The `reserve` method sets stock aside for an order.\n- `sku`: the item.\n- `count`: how many.\n- The units left.\n- Raises `OutOfStock`."
+        );
+    }
+
+    #[test]
+    fn a_labelled_heading_gives_the_summary() {
+        let raw = "# Purpose: Find the convex hull of points\n\n## Inputs:\n- A slice of `Point`.";
+        assert_eq!(
+            shape_hover(raw),
+            "Find the convex hull of points\n- A slice of `Point`."
         );
     }
 

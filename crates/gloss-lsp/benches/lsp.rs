@@ -103,7 +103,11 @@ async fn run() -> Vec<(String, String)> {
     times.sort();
     rows.push((
         format!("`initialize` round trip, p50 / max of {INITIALIZES}"),
-        format!("{} / {}", ms(percentile(&times, 0.5)), ms(*times.last().unwrap())),
+        format!(
+            "{} / {}",
+            ms(percentile(&times, 0.5)),
+            ms(*times.last().unwrap())
+        ),
     ));
 
     // Cached hovers: one generation fills the cache, then every hover is a hit.
@@ -112,19 +116,33 @@ async fn run() -> Vec<(String, String)> {
     let client = TestClient::start(options).await;
     client.open_document(&uri, "python", THIRTY_LINES).await;
     let first = client.hover(&uri, 20, 8).await;
-    assert!(first["contents"]["value"].as_str().unwrap().contains("smollm2-135m"));
+    assert!(
+        first["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("smollm2-135m")
+    );
     let mut times = Vec::with_capacity(CACHED_HOVERS);
     for i in 0..CACHED_HOVERS {
         let line = 6 + (i % 24) as u32;
         let started = Instant::now();
         let hover = client.hover(&uri, line, 8).await;
         times.push(started.elapsed());
-        debug_assert!(hover["contents"]["value"].as_str().unwrap().ends_with("· cached*"));
+        debug_assert!(
+            hover["contents"]["value"]
+                .as_str()
+                .unwrap()
+                .ends_with("· cached*")
+        );
     }
     times.sort();
     rows.push((
         format!("cached hover, p50 / p99 of {CACHED_HOVERS} (smollm2-135m, 30-line function)"),
-        format!("{} / {}", ms(percentile(&times, 0.5)), ms(percentile(&times, 0.99))),
+        format!(
+            "{} / {}",
+            ms(percentile(&times, 0.5)),
+            ms(percentile(&times, 0.99))
+        ),
     ));
     client.shutdown().await;
 
@@ -136,11 +154,15 @@ async fn run() -> Vec<(String, String)> {
         let client = TestClient::start(options).await;
         // Model loading is reported as progress; the hover is measured once it has ended.
         let begin = client
-            .await_matching("$/progress", |p| p["value"]["title"] == "gloss: loading model")
+            .await_matching("$/progress", |p| {
+                p["value"]["title"] == "gloss: loading model"
+            })
             .await;
         let token = begin["params"]["token"].clone();
         client
-            .await_matching("$/progress", |p| p["token"] == token && p["value"]["kind"] == "end")
+            .await_matching("$/progress", |p| {
+                p["token"] == token && p["value"]["kind"] == "end"
+            })
             .await;
         let loaded = started.elapsed();
         client.open_document(&uri, "python", THIRTY_LINES).await;

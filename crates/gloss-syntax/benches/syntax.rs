@@ -84,6 +84,22 @@ fn benches(c: &mut Criterion) {
         })
     });
 
+    // The first request after typing also brings the outline up to date.
+    group.bench_function("keystroke_then_pick_and_context", |b| {
+        let mut edited = warm.clone();
+        let mut typed = false;
+        b.iter(|| {
+            if typed {
+                edited.replace_bytes(cursor..cursor + 1, "");
+            } else {
+                edited.replace_bytes(cursor..cursor, "x");
+            }
+            typed = !typed;
+            let region = pick_at(&edited, cursor, &options);
+            region.map(|region| gather_context(&edited, &region, &[], &context_options))
+        })
+    });
+
     group.sample_size(10);
     group.bench_function("pick_and_context_cold_outline", |b| {
         b.iter(|| {

@@ -1,13 +1,13 @@
 //! An open document: its text, version, language, line index and syntax tree, kept in step under edits.
 
 use std::cell::RefCell;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use tree_sitter::{InputEdit, Parser, Tree};
 
 use crate::language::Language;
 use crate::line_index::LineIndex;
-use crate::outline::Outline;
+use crate::outline::{Outline, OutlineCache};
 use crate::position::{Position, PositionEncoding, Range};
 use crate::queries::queries;
 
@@ -23,8 +23,8 @@ pub struct Document {
     text: Arc<String>,
     lines: Arc<LineIndex>,
     tree: Option<Tree>,
-    /// Built on first use by context gathering, then patched by every edit.
-    outline: OnceLock<Arc<Outline>>,
+    /// Built on first use by context gathering, then kept in step with edits.
+    outline: OutlineCache,
 }
 
 impl std::fmt::Debug for Document {
@@ -83,7 +83,7 @@ impl Document {
             text: Arc::new(text),
             lines: Arc::new(lines),
             tree,
-            outline: OnceLock::new(),
+            outline: OutlineCache::default(),
         }
     }
 
@@ -204,27 +204,15 @@ impl Document {
         };
         let Some(mut old_tree) = self.tree.take() else {
             self.tree = parse(self.language, &self.text, None);
-            self.outline = OnceLock::new();
+            self.outline.clear();
             return;
         };
         old_tree.edit(&edit);
         self.tree = parse(self.language, &self.text, Some(&old_tree));
-        let (Some(tree), Some(queries)) = (&self.tree, queries(self.language)) else {
-            self.outline = OnceLock::new();
-            return;
-        };
-        if let Some(outline) = self.outline.get_mut() {
-            let changed: Vec<std::ops::Range<usize>> = old_tree
-                .changed_ranges(tree)
-                .map(|range| range.start_byte..range.end_byte)
-                .collect();
-            Arc::make_mut(outline).patch(
-                queries,
-                tree.root_node(),
-                &self.text,
-                (start, end, new_end),
-                &changed,
-            );
+        if self.tree.is_some() {
+            self.outline.note_edit(&edit);
+        } else {
+            self.outline.clear();
         }
     }
 
@@ -232,17 +220,14 @@ impl Document {
         self.text = Arc::new(new_text.to_string());
         self.lines = Arc::new(LineIndex::new(new_text));
         self.tree = parse(self.language, new_text, None);
-        self.outline = OnceLock::new();
+        self.outline.clear();
     }
 
-    /// The outline, built now if no earlier call needed it.
-    pub(crate) fn outline(&self) -> Option<&Outline> {
+    /// The outline, built or brought up to date now.
+    pub(crate) fn outline(&self) -> Option<Arc<Outline>> {
         let tree = self.tree.as_ref()?;
         let queries = queries(self.language)?;
-        let outline = self
-            .outline
-            .get_or_init(|| Arc::new(Outline::build(queries, tree.root_node(), &self.text)));
-        Some(outline)
+        Some(self.outline.get(queries, tree, &self.text))
     }
 }
 

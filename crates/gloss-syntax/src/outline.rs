@@ -1,14 +1,17 @@
-//! A document's named function definitions and imports, built once per document and patched on edits.
+//! A document's named function definitions and imports, built once per document and patched after edits.
 //!
 //! Finding what a region calls or imports must not mean querying a 10,000-line file on
-//! every request, so the outline is built lazily the first time context is gathered and
-//! then kept up to date by each edit: entries after the edit are shifted, entries touching
-//! the edit or a range whose syntax changed are dropped, and those ranges are queried again.
+//! every request, so the outline is built the first time context is gathered and then
+//! kept up to date. Each edit only shifts the entries after it and drops those it touches
+//! (cheap, so typing stays fast); the next request compares the tree it was built from
+//! (edited along) with the current one, drops entries in ranges whose syntax changed, and
+//! queries just those ranges and the edited ones again.
 
 use std::ops::Range;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use streaming_iterator::StreamingIterator;
-use tree_sitter::{Node, QueryCursor};
+use tree_sitter::{InputEdit, Node, QueryCursor, Tree};
 
 use crate::queries::{LanguageQueries, Role};
 
@@ -54,17 +57,9 @@ impl Outline {
         outline
     }
 
-    /// Brings the outline in step with an edit of `start..old_end` into `start..new_end`
-    /// whose reparse changed the syntax in `changed` (new coordinates).
-    pub fn patch(
-        &mut self,
-        queries: &LanguageQueries,
-        root: Node<'_>,
-        text: &str,
-        edit: (usize, usize, usize),
-        changed: &[Range<usize>],
-    ) {
-        let (start, old_end, new_end) = edit;
+    /// Moves entries after an edit of `start..old_end` (now `start..new_end`) and drops
+    /// the ones it touches; [`Outline::refresh`] finds them again.
+    fn shift_for_edit(&mut self, start: usize, old_end: usize, new_end: usize) {
         let shift = |range: &mut Range<usize>| {
             if range.start >= old_end {
                 range.start = range.start - old_end + new_end;
@@ -83,9 +78,16 @@ impl Outline {
         for import in &mut self.imports {
             shift(&mut import.range);
         }
+    }
 
-        let mut dirty: Vec<Range<usize>> = changed.to_vec();
-        dirty.push(start..new_end);
+    /// Drops the entries touching `dirty` ranges and queries those ranges again.
+    fn refresh(
+        &mut self,
+        queries: &LanguageQueries,
+        root: Node<'_>,
+        text: &str,
+        dirty: &[Range<usize>],
+    ) {
         self.definitions
             .retain(|definition| !dirty.iter().any(|range| definition.touches(range)));
         self.imports
@@ -175,6 +177,107 @@ impl Outline {
     }
 }
 
+/// The outline as of some tree, with what changed since.
+#[derive(Clone)]
+struct Synced {
+    outline: Arc<Outline>,
+    /// The tree the outline matches, edited along with the document so that
+    /// `changed_ranges` can compare it with the current tree.
+    base: Tree,
+    /// Edited ranges since `base`, in current coordinates.
+    dirty: Vec<Range<usize>>,
+}
+
+/// A lazily built outline that edits keep in step; shared by clones until either edits.
+#[derive(Default)]
+pub(crate) struct OutlineCache {
+    state: Mutex<Option<Synced>>,
+}
+
+impl Clone for OutlineCache {
+    fn clone(&self) -> OutlineCache {
+        let state = self
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        OutlineCache {
+            state: Mutex::new(state),
+        }
+    }
+}
+
+/// Past this many pending ranges they are merged into one: fewer, larger queries.
+const MAX_DIRTY_RANGES: usize = 32;
+
+impl OutlineCache {
+    /// The outline of `tree`, built or brought up to date now.
+    pub fn get(&self, queries: &LanguageQueries, tree: &Tree, text: &str) -> Arc<Outline> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let synced = state.get_or_insert_with(|| Synced {
+            outline: Arc::new(Outline::build(queries, tree.root_node(), text)),
+            base: tree.clone(),
+            dirty: Vec::new(),
+        });
+        if !synced.dirty.is_empty() {
+            let mut dirty = std::mem::take(&mut synced.dirty);
+            dirty.extend(
+                synced
+                    .base
+                    .changed_ranges(tree)
+                    .map(|range| range.start_byte..range.end_byte),
+            );
+            Arc::make_mut(&mut synced.outline).refresh(queries, tree.root_node(), text, &dirty);
+            synced.base = tree.clone();
+        }
+        Arc::clone(&synced.outline)
+    }
+
+    /// Records an edit that the document's tree has been given too.
+    pub fn note_edit(&mut self, edit: &InputEdit) {
+        let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let Some(synced) = state else { return };
+        let (start, old_end, new_end) = (edit.start_byte, edit.old_end_byte, edit.new_end_byte);
+        Arc::make_mut(&mut synced.outline).shift_for_edit(start, old_end, new_end);
+        synced.base.edit(edit);
+        for range in &mut synced.dirty {
+            if range.start >= old_end {
+                range.start = range.start - old_end + new_end;
+                range.end = range.end - old_end + new_end;
+            } else if range.end >= start {
+                range.start = range.start.min(start);
+                range.end = if range.end > old_end {
+                    range.end - old_end + new_end
+                } else {
+                    new_end
+                };
+            }
+        }
+        synced.dirty.push(start..new_end);
+        if synced.dirty.len() > MAX_DIRTY_RANGES {
+            let start = synced
+                .dirty
+                .iter()
+                .map(|range| range.start)
+                .min()
+                .unwrap_or(0);
+            let end = synced
+                .dirty
+                .iter()
+                .map(|range| range.end)
+                .max()
+                .unwrap_or(0);
+            synced.dirty.clear();
+            synced.dirty.push(start..end);
+        }
+    }
+
+    /// Forgets the outline (the text was replaced wholesale or failed to parse).
+    pub fn clear(&mut self) {
+        *self.state.get_mut().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -214,20 +317,23 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 96, .. ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: 128, .. ProptestConfig::default() })]
 
         #[test]
         fn patched_outline_matches_a_fresh_one(
             language in prop::sample::select(Language::ALL.to_vec()),
             initial in text(),
-            edits in prop::collection::vec((0usize..600, 0usize..20, text()), 1..8),
+            edits in prop::collection::vec((0usize..600, 0usize..20, text(), any::<bool>()), 1..10),
         ) {
             let mut document = Document::new(language, initial, 0);
             prop_assert!(document.outline().is_some());
-            for (at, removed, insert) in edits {
+            for (at, removed, insert, sync_now) in edits {
                 let start = document.position_at(at, PositionEncoding::Utf8);
                 let end = document.position_at(at + removed, PositionEncoding::Utf8);
                 document.apply_change(Some(LspRange::new(start, end)), &insert, PositionEncoding::Utf8);
+                if sync_now {
+                    prop_assert!(document.outline().is_some());
+                }
             }
             let fresh = Document::new(language, document.text().to_string(), 0);
             prop_assert_eq!(document.outline(), fresh.outline());

@@ -119,6 +119,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
             Err(_) => bail!("the model thread stopped without an answer"),
         }
     };
+    tracing::debug!(raw = %generation.text, "model answer before shaping");
     if args.json {
         let object = json!({
             "region": region_json,
