@@ -13,11 +13,17 @@ pub const HOVER_MAX_WORDS: usize = 80;
 
 /// Returns the answer in the shape its kind promises.
 pub fn shape_answer(kind: ExplanationKind, raw: &str) -> String {
-    match kind {
+    let shaped = match kind {
         ExplanationKind::Hover => shape_hover(raw),
         ExplanationKind::Full => strip_code_blocks(raw).trim().to_owned(),
         ExplanationKind::DocComment => shape_doc_comment(raw),
+    };
+    if !shaped.trim().is_empty() {
+        return shaped;
     }
+    // An answer made only of code or headings still beats an empty hover.
+    let mut words_left = HOVER_MAX_WORDS;
+    cut_to_words(raw.trim(), &mut words_left)
 }
 
 /// Drops fenced code blocks: the reader has the code already, and a made-up usage example is the

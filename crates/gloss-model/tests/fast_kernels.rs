@@ -192,37 +192,3 @@ fn repacked_rows_match_native_rows() {
         }
     }
 }
-
-/// Kernel throughput per format and family (`cargo test --release --test fast_kernels --
-/// --ignored --nocapture`); prints weights x tokens per second, asserts nothing.
-#[test]
-#[ignore]
-fn kernel_throughput() {
-    let mut rng = Rng(5);
-    let rows = 256;
-    for ty in QType::ALL {
-        let w: Vec<Vec<u8>> = (0..rows).map(|_| random_row(ty, COLS, &mut rng)).collect();
-        let (acts, _) = activations(4, COLS, &mut rng);
-        let four: [_; 4] = std::array::from_fn(|t| acts.row(t));
-        for isa in [Isa::Scalar, Isa::Avx2, Isa::Avx512Vnni] {
-            if !isa.available() {
-                continue;
-            }
-            let started = std::time::Instant::now();
-            let mut sink = 0f32;
-            let reps = if isa == Isa::Scalar { 2 } else { 20 };
-            for _ in 0..reps {
-                for row in &w {
-                    let mut out = [0f32; 4];
-                    dot_rows(isa, ty, row, &four, &mut out);
-                    sink += out[0];
-                }
-            }
-            let macs = (reps * rows * COLS * 4) as f64;
-            eprintln!(
-                "{ty:?} {isa:?}: {:.2} GMAC/s ({sink})",
-                macs / started.elapsed().as_secs_f64() / 1e9
-            );
-        }
-    }
-}

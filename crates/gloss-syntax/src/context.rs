@@ -14,7 +14,7 @@
 //!    "write a doc comment" action can leave it out. `code` excludes it unless
 //!    [`ContextOptions::include_doc_in_code`] is set.
 //! 4. `code`: the region, dedented, without its doc text, cut by the rule in
-//!    [`crate::truncate`] when too long.
+//!    [`crate::truncate_middle`] when too long.
 //! 5. `imports`: import statements (in file order) binding a name that occurs in the code,
 //!    at top level or inside a function that contains the region.
 //! 6. `callees`: for each name the code calls, in order of first call, the signature and

@@ -223,6 +223,13 @@ impl Document {
         self.outline.clear();
     }
 
+    /// Builds (or brings up to date) the index of definitions and imports that
+    /// [`gather_context`](crate::gather_context) uses, so that a later request does not pay
+    /// for it; for example on a background thread after a large file is opened.
+    pub fn warm_outline(&self) {
+        let _ = self.outline();
+    }
+
     /// The outline, built or brought up to date now.
     pub(crate) fn outline(&self) -> Option<Arc<Outline>> {
         let tree = self.tree.as_ref()?;

@@ -3,6 +3,7 @@
 mod bench_cmd;
 mod explain_cmd;
 mod location;
+mod lsp_cmd;
 mod models_cmd;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +29,8 @@ enum Command {
     /// List, pull, locate and verify models.
     #[command(subcommand)]
     Models(models_cmd::ModelsCommand),
+    /// Run the language server on stdin/stdout.
+    Lsp(lsp_cmd::LspArgs),
     /// Measure load time, prompt and generation speed, and peak memory of a model.
     Bench(bench_cmd::BenchArgs),
 }
@@ -39,6 +42,7 @@ fn main() -> std::process::ExitCode {
         Command::Explain(args) => explain_cmd::run(args),
         Command::Models(command) => models_cmd::run(command),
         Command::Bench(args) => bench_cmd::run(args),
+        Command::Lsp(args) => lsp_cmd::run(args),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

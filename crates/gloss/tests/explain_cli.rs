@@ -177,7 +177,7 @@ fn corrupt_and_foreign_model_files_are_named_errors() {
             "--model",
             garbage.to_str().unwrap(),
         ],
-        "corrupt",
+        "not a GGUF",
     );
 }
 

@@ -9,11 +9,14 @@ use super::*;
 use crate::cache::{CacheLimits, KeyInput};
 use crate::level::Level;
 
+/// What the mock did: the priority a job ran at, its subject, and "done", "cancelled" or "skipped".
+type Log = Arc<Mutex<Vec<(Priority, String, &'static str)>>>;
+
 /// A model thread that "generates" `tokens` words, one every `tick`, with the worker's priority
 /// order, and records what it was asked.
 struct Mock {
     jobs: Sender<MockJob>,
-    log: Arc<Mutex<Vec<(Priority, String, &'static str)>>>,
+    log: Log,
     paused: Arc<AtomicBool>,
     status: ModelStatus,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -54,7 +57,7 @@ impl Mock {
 
     fn with_status(tokens: usize, status: ModelStatus) -> Arc<Mock> {
         let (jobs, receiver) = crossbeam_channel::unbounded::<MockJob>();
-        let log = Arc::new(Mutex::new(Vec::new()));
+        let log: Log = Arc::default();
         let paused = Arc::new(AtomicBool::new(false));
         let thread_log = log.clone();
         let thread_paused = paused.clone();
