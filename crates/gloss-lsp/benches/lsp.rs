@@ -149,7 +149,7 @@ async fn run() -> Vec<(String, String)> {
     if std::env::var_os("GLOSS_BENCH_SKIP_COLD").is_none() {
         let cold_cache = tempfile::tempdir().unwrap();
         let mut options = ClientOptions::new(&default_model(), cold_cache.path());
-        options.initialization_options["hoverTimeoutMs"] = json!(600000);
+        options.initialization_options["hoverTimeoutMs"] = json!(60000);
         let started = Instant::now();
         let client = TestClient::start(options).await;
         // Model loading is reported as progress; the hover is measured once it has ended.

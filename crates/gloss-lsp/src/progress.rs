@@ -97,6 +97,12 @@ impl Reporter {
         .await;
     }
 
+    /// Ends it without telling the client (which has gone away).
+    pub fn abandon(mut self) {
+        self.ended = true;
+        self.unregister();
+    }
+
     async fn send(&self, value: lsp::WorkDoneProgress) {
         self.client
             .send_notification::<ProgressNotification>(lsp::ProgressParams {

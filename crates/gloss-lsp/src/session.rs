@@ -180,6 +180,11 @@ impl Session {
         self.shutdown_requested.load(Ordering::SeqCst)
     }
 
+    /// Whether the session is over (after `shutdown`, `exit` or the end of input).
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
+    }
+
     /// Stops the model and joins its thread (once; later calls return at once).
     pub async fn stop(&self) {
         if self.stopped.swap(true, Ordering::SeqCst) {

@@ -497,6 +497,39 @@ async fn cancel_request_stops_the_generation_and_caches_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_progress_cancel_button_stops_a_command() {
+    let cache = tempfile::tempdir().unwrap();
+    let client = TestClient::start(options(cache.path(), json!({ "maxTokens": 400 }))).await;
+    model_loaded(&client).await;
+    let uri = file_uri(cache.path(), "shapes.py");
+    client.open_document(&uri, "python", PYTHON).await;
+    let actions = client.code_action(&uri, range(IN_CLAMP, IN_CLAMP)).await;
+    let explain = action(&actions, "Explain `clamp`")["command"].clone();
+    let (_, pending) = client.start_request(
+        "workspace/executeCommand",
+        json!({ "command": explain["command"], "arguments": explain["arguments"] }),
+    );
+    let begin = client
+        .await_matching("$/progress", |p| p["value"]["title"] == "gloss: explaining")
+        .await;
+    assert_eq!(begin["params"]["value"]["cancellable"], true);
+    let token = begin["params"]["token"].clone();
+    client
+        .notify("window/workDoneProgress/cancel", json!({ "token": token }))
+        .await;
+    assert_eq!(pending.await.unwrap(), Value::Null);
+    let end = client
+        .await_matching("$/progress", |p| {
+            p["token"] == token && p["value"]["kind"] == "end"
+        })
+        .await;
+    assert_eq!(end["params"]["value"]["message"], "stopped");
+    let message = client.await_notification("window/showMessage").await;
+    assert_eq!(message["message"], "gloss: cancelled");
+    assert!(client.drain("window/showDocument").await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hover_elsewhere_supersedes_the_previous_one() {
     let cache = tempfile::tempdir().unwrap();
     let client = TestClient::start(options(
@@ -617,6 +650,7 @@ async fn configuration_changes_apply_and_bad_settings_only_warn() {
                 "cacheDir": cache.path().to_str().unwrap(),
                 "level": "expert",
                 "maxTokens": 48,
+                "hoverTimeoutMs": 60000,
             } }),
         )
         .await;

@@ -153,7 +153,7 @@ fn initialize(server: &mut Server, cache: &std::path::Path) -> Value {
                 "model": test_model().to_str().unwrap(),
                 "cacheDir": cache.to_str().unwrap(),
                 "maxTokens": 48,
-                "hoverTimeoutMs": 120000,
+                "hoverTimeoutMs": 60000,
             },
         }),
     )

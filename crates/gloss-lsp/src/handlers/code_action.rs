@@ -29,6 +29,16 @@ pub async fn code_action(
         return Ok(None);
     };
     if open.document.text().len() > MAX_EXPLAINED_BYTES {
+        session
+            .log(
+                LogLevel::Info,
+                format!(
+                    "{} has {} bytes, more than gloss explains ({MAX_EXPLAINED_BYTES})",
+                    uri.as_str(),
+                    open.document.text().len()
+                ),
+            )
+            .await;
         return Ok(None);
     }
     let Some(bytes) = convert::bytes(&open.document, params.range, snapshot.encoding) else {

@@ -16,9 +16,10 @@ use serde_json::json;
 use tower_lsp_server::ls_types as lsp;
 
 use super::InvalidParams;
-use crate::commands::{Command, CommandArgs};
+use crate::commands::{ActionKind, Command, CommandArgs};
 use crate::convert;
 use crate::doc_comment;
+use crate::documents::OpenDocument;
 use crate::explain::{self, Asked, Prepared};
 use crate::progress::Reporter;
 use crate::render;
@@ -53,7 +54,7 @@ pub async fn execute_command(
     let Some(bytes) = convert::bytes(&open.document, args.range, snapshot.encoding) else {
         return Err(InvalidParams("the range is past the end of the document".into()).into());
     };
-    if open.version != args.version && command.kind() == crate::commands::ActionKind::DocComment {
+    if open.version != args.version && command.kind() == ActionKind::DocComment {
         show(
             &snapshot,
             lsp::MessageType::WARNING,
@@ -158,74 +159,83 @@ pub async fn execute_command(
         }
         _ => {
             let site = site.expect("doc comment commands have a site");
-            let current = snapshot.session.documents.get(&open.uri);
-            if current.as_ref().map(|doc| doc.version) != Some(open.version) {
-                show(
-                    &snapshot,
-                    lsp::MessageType::WARNING,
-                    &format!(
-                        "{} changed while its doc comment was written; run the action again",
-                        subject(region)
-                    ),
-                )
-                .await;
-                return Ok(None);
-            }
-            let edit = doc_comment::edit(&open.document, &site, &explanation.text);
-            if !snapshot.features.apply_edit {
-                // A client that cannot apply edits still gets the comment, to paste by hand.
-                show(
-                    &snapshot,
-                    lsp::MessageType::INFO,
-                    &format!("doc comment for {}:\n{}", subject(region), edit.text),
-                )
-                .await;
-                return Ok(Some(
-                    json!({ "applied": false, "text": edit.text, "cached": cached }),
-                ));
-            }
-            let range =
-                convert::lsp_range(&open.document, edit.replaced.clone(), snapshot.encoding);
-            let text_edit = lsp::TextEdit {
-                range,
-                new_text: edit.text.clone(),
-            };
-            let workspace_edit = if snapshot.features.document_changes {
-                lsp::WorkspaceEdit {
-                    document_changes: Some(lsp::DocumentChanges::Edits(vec![
-                        lsp::TextDocumentEdit {
-                            text_document: lsp::OptionalVersionedTextDocumentIdentifier {
-                                uri: open.uri.clone(),
-                                version: Some(open.version),
-                            },
-                            edits: vec![lsp::OneOf::Left(text_edit)],
-                        },
-                    ])),
-                    ..Default::default()
-                }
-            } else {
-                lsp::WorkspaceEdit {
-                    changes: Some(HashMap::from([(open.uri.clone(), vec![text_edit])])),
-                    ..Default::default()
-                }
-            };
-            let response = snapshot.session.client.apply_edit(workspace_edit).await?;
-            if !response.applied {
-                let reason = response
-                    .failure_reason
-                    .unwrap_or_else(|| "no reason given".into());
-                show(
-                    &snapshot,
-                    lsp::MessageType::WARNING,
-                    &format!("the editor did not apply the doc comment: {reason}"),
-                )
-                .await;
-            }
-            Ok(Some(
-                json!({ "applied": response.applied, "text": edit.text, "cached": cached }),
-            ))
+            apply_doc_comment(&snapshot, &open, region, &site, &explanation, cached).await
         }
     }
+}
+
+/// Writes the comment into the document version the action was offered for, if it is still the
+/// current one, with a versioned `workspace/applyEdit`.
+async fn apply_doc_comment(
+    snapshot: &Snapshot,
+    open: &OpenDocument,
+    region: &Region,
+    site: &doc_comment::Site,
+    explanation: &CachedExplanation,
+    cached: bool,
+) -> anyhow::Result<Option<lsp::LSPAny>> {
+    let current = snapshot.session.documents.get(&open.uri);
+    if current.as_ref().map(|doc| doc.version) != Some(open.version) {
+        show(
+            snapshot,
+            lsp::MessageType::WARNING,
+            &format!(
+                "{} changed while its doc comment was written; run the action again",
+                subject(region)
+            ),
+        )
+        .await;
+        return Ok(None);
+    }
+    let edit = doc_comment::edit(&open.document, site, &explanation.text);
+    if !snapshot.features.apply_edit {
+        // A client that cannot apply edits still gets the comment, to paste by hand.
+        show(
+            snapshot,
+            lsp::MessageType::INFO,
+            &format!("doc comment for {}:\n{}", subject(region), edit.text),
+        )
+        .await;
+        return Ok(Some(
+            json!({ "applied": false, "text": edit.text, "cached": cached }),
+        ));
+    }
+    let text_edit = lsp::TextEdit {
+        range: convert::lsp_range(&open.document, edit.replaced.clone(), snapshot.encoding),
+        new_text: edit.text.clone(),
+    };
+    let workspace_edit = if snapshot.features.document_changes {
+        lsp::WorkspaceEdit {
+            document_changes: Some(lsp::DocumentChanges::Edits(vec![lsp::TextDocumentEdit {
+                text_document: lsp::OptionalVersionedTextDocumentIdentifier {
+                    uri: open.uri.clone(),
+                    version: Some(open.version),
+                },
+                edits: vec![lsp::OneOf::Left(text_edit)],
+            }])),
+            ..Default::default()
+        }
+    } else {
+        lsp::WorkspaceEdit {
+            changes: Some(HashMap::from([(open.uri.clone(), vec![text_edit])])),
+            ..Default::default()
+        }
+    };
+    let response = snapshot.session.client.apply_edit(workspace_edit).await?;
+    if !response.applied {
+        let reason = response
+            .failure_reason
+            .unwrap_or_else(|| "no reason given".into());
+        show(
+            snapshot,
+            lsp::MessageType::WARNING,
+            &format!("the editor did not apply the doc comment: {reason}"),
+        )
+        .await;
+    }
+    Ok(Some(
+        json!({ "applied": response.applied, "text": edit.text, "cached": cached }),
+    ))
 }
 
 /// Runs the generation with progress; `None` when it was cancelled or failed (the user was told).
@@ -272,17 +282,16 @@ async fn generate(
         }
     };
     drop(ticket);
-    let end = |message: &str| message.to_owned();
     match outcome {
         Ok(found) => {
             if let Some(progress) = progress {
-                progress.end(Some(end("done"))).await;
+                progress.end(Some("done".into())).await;
             }
             Ok(Some((found, false)))
         }
         Err(error) => {
             if let Some(progress) = progress {
-                progress.end(Some(end("stopped"))).await;
+                progress.end(Some("stopped".into())).await;
             }
             let (kind, text) = match &error {
                 ExplainError::Cancelled(CancelReason::Edited) => (

@@ -51,6 +51,16 @@ pub async fn hover(
         return Ok(None);
     };
     if open.document.text().len() > MAX_EXPLAINED_BYTES {
+        session
+            .log(
+                LogLevel::Info,
+                format!(
+                    "{} has {} bytes, more than gloss explains ({MAX_EXPLAINED_BYTES})",
+                    uri.as_str(),
+                    open.document.text().len()
+                ),
+            )
+            .await;
         return Ok(None);
     }
     session.cursors.insert(uri.clone(), offset);

@@ -131,6 +131,13 @@ pub async fn report_model_load(session: Arc<Session>) {
         EngineState::Unavailable(reason) => Err(reason.to_string()),
         EngineState::Resolving => Err("the model was not resolved".to_owned()),
     };
+    if session.is_stopped() {
+        // The session ended while the model loaded: nobody is listening.
+        if let Some(progress) = progress {
+            progress.abandon();
+        }
+        return;
+    }
     match status {
         Ok(id) => {
             if let Some(progress) = progress {
