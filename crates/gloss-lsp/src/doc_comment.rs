@@ -7,6 +7,7 @@
 
 use std::ops::Range;
 
+use gloss_explain::{ExplanationKind, shape_answer};
 use gloss_syntax::{DocInsertion, DocStyle, Document, Region, doc_comment_insertion};
 
 pub use gloss_syntax::DocInsertion as Site;
@@ -29,7 +30,7 @@ pub fn site(document: &Document, region: &Region) -> Option<Site> {
 
 /// The edit that puts `model_text` (cleaned) at `site`, replacing the existing comment if any.
 pub fn edit(document: &Document, site: &DocInsertion, model_text: &str) -> DocEdit {
-    let lines = clean(model_text);
+    let lines = clean(&shape_answer(ExplanationKind::DocComment, model_text));
     let indent = &site.indent;
     let text = document.text();
     match site.style {

@@ -154,7 +154,7 @@ pub async fn execute_command(
             )
             .await;
             Ok(Some(
-                json!({ "markdown": explanation.text, "cached": false }),
+                json!({ "markdown": render::hover_body(&explanation), "cached": false }),
             ))
         }
         _ => {
