@@ -10,7 +10,6 @@ use crate::commands::{Command, CommandArgs};
 use crate::config::LogLevel;
 use crate::convert;
 use crate::doc_comment;
-use crate::documents::MAX_EXPLAINED_BYTES;
 use crate::session::Snapshot;
 
 pub async fn code_action(
@@ -28,17 +27,7 @@ pub async fn code_action(
             .await;
         return Ok(None);
     };
-    if open.document.text().len() > MAX_EXPLAINED_BYTES {
-        session
-            .log(
-                LogLevel::Info,
-                format!(
-                    "{} has {} bytes, more than gloss explains ({MAX_EXPLAINED_BYTES})",
-                    uri.as_str(),
-                    open.document.text().len()
-                ),
-            )
-            .await;
+    if super::too_large_to_explain(session, &uri, open.document.text().len()).await {
         return Ok(None);
     }
     let Some(bytes) = convert::bytes(&open.document, params.range, snapshot.encoding) else {

@@ -14,7 +14,6 @@ use tower_lsp_server::ls_types as lsp;
 
 use crate::config::LogLevel;
 use crate::convert;
-use crate::documents::MAX_EXPLAINED_BYTES;
 use crate::explain::{self, Asked};
 use crate::render;
 use crate::session::Snapshot;
@@ -50,17 +49,7 @@ pub async fn hover(
             .await;
         return Ok(None);
     };
-    if open.document.text().len() > MAX_EXPLAINED_BYTES {
-        session
-            .log(
-                LogLevel::Info,
-                format!(
-                    "{} has {} bytes, more than gloss explains ({MAX_EXPLAINED_BYTES})",
-                    uri.as_str(),
-                    open.document.text().len()
-                ),
-            )
-            .await;
+    if super::too_large_to_explain(session, &uri, open.document.text().len()).await {
         return Ok(None);
     }
     session.cursors.insert(uri.clone(), offset);

@@ -9,6 +9,28 @@ pub mod hover;
 pub mod initialize;
 pub mod text_sync;
 
+/// Hover and code actions both decline documents past the size gloss explains, with one log line.
+pub(crate) async fn too_large_to_explain(
+    session: &crate::session::Session,
+    uri: &tower_lsp_server::ls_types::Uri,
+    bytes: usize,
+) -> bool {
+    use crate::documents::MAX_EXPLAINED_BYTES;
+    if bytes <= MAX_EXPLAINED_BYTES {
+        return false;
+    }
+    session
+        .log(
+            crate::config::LogLevel::Info,
+            format!(
+                "{} has {bytes} bytes, more than gloss explains ({MAX_EXPLAINED_BYTES})",
+                uri.as_str()
+            ),
+        )
+        .await;
+    true
+}
+
 /// Marks an error as the client's fault: it becomes a JSON-RPC `InvalidParams` response.
 #[derive(Debug)]
 pub struct InvalidParams(pub String);
