@@ -12,5 +12,7 @@ pub mod cache;
 pub mod service;
 pub use cache::{CacheKey, CachedExplanation, ExplanationCache};
 pub use service::{ExplainService, Ticket};
+pub mod grounding;
+pub use grounding::{KnownNames, drop_ungrounded};
 pub mod shape;
 pub use shape::shape_answer;

@@ -1,8 +1,11 @@
 //! From a picked region to the exact messages sent to the model, the same for the CLI and the server.
 
+use std::sync::Arc;
+
 use gloss_model::Message;
 use gloss_syntax::{Context, ContextOptions, Document, Region, gather_context};
 
+use crate::grounding::KnownNames;
 use crate::level::{ExplanationKind, Level};
 use crate::prompt::{PromptInput, build_messages};
 
@@ -18,6 +21,8 @@ pub struct PreparedExplanation {
     pub messages: Vec<Message>,
     pub kind: ExplanationKind,
     pub level: Level,
+    /// What the answer may quote: the names of the code and of the context in the prompt.
+    pub known_names: Arc<KnownNames>,
 }
 
 /// Gathers the context of `region` within `document` (and the other open documents) and builds
@@ -43,8 +48,10 @@ pub fn prepare(
         kind,
         level,
     });
+    let known_names = Arc::new(KnownNames::from_context(&context));
     PreparedExplanation {
         region,
+        known_names,
         context,
         messages,
         kind,

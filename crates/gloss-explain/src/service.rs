@@ -23,6 +23,7 @@ use gloss_model::{
 use tokio::sync::watch;
 
 use crate::cache::{CacheKey, CachedExplanation, ExplanationCache};
+use crate::grounding::{KnownNames, drop_ungrounded};
 use crate::level::ExplanationKind;
 
 /// Whether the model can answer.
@@ -180,6 +181,8 @@ pub struct ExplainRequest {
     pub scope: Option<Scope>,
     /// Skip the cache and replace its entry with a new answer (sampled, so it can differ).
     pub refresh: bool,
+    /// The names the answer may quote; claims quoting others are dropped before caching.
+    pub known_names: Arc<KnownNames>,
 }
 
 /// What [`ExplainService::explain`] found.
@@ -232,6 +235,7 @@ struct Flight {
     kind: ExplanationKind,
     max_tokens: usize,
     sampling: Sampling,
+    known_names: Arc<KnownNames>,
     state: Mutex<FlightState>,
     progress: watch::Sender<FlightProgress>,
 }
@@ -474,6 +478,7 @@ impl ExplainService {
                     } else {
                         Sampling::Greedy
                     },
+                    known_names: request.known_names,
                     state: Mutex::new(FlightState {
                         interest,
                         priority: role,
@@ -937,7 +942,12 @@ fn on_finished(
             Err(ExplainError::Cancelled(CancelReason::Stopped))
         }
         Ok(generation) => {
-            let text = generation.text.trim();
+            let grounded =
+                drop_ungrounded(flight.kind, generation.text.trim(), &flight.known_names);
+            if !grounded.before.unknown.is_empty() {
+                tracing::debug!(unknown = ?grounded.before.unknown, "dropped ungrounded claims");
+            }
+            let text = grounded.text.trim();
             if text.is_empty() {
                 Err(ExplainError::Empty)
             } else {

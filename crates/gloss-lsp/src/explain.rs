@@ -87,6 +87,7 @@ pub async fn prepare(
             bytes: prepared.region.byte_range.clone(),
         }),
         refresh,
+        known_names: prepared.known_names.clone(),
     };
     Ok(Prepared {
         prepared,

@@ -3,7 +3,9 @@
 use std::io::Write;
 
 use anyhow::{Context as _, bail};
-use gloss_explain::{ExplanationKind, Level, PreparedExplanation, prepare, shape_answer};
+use gloss_explain::{
+    ExplanationKind, Level, PreparedExplanation, drop_ungrounded, prepare, shape_answer,
+};
 use gloss_model::catalog::{Catalog, Progress, resolve_model};
 use gloss_model::chat::render_chatml;
 use gloss_model::{CancelToken, GenerateParams, Job, JobEvent, ModelWorker, Priority, Prompt};
@@ -120,11 +122,14 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
         }
     };
     tracing::debug!(raw = %generation.text, "model answer before shaping");
+    let grounded = drop_ungrounded(kind, generation.text.trim(), &prepared.known_names);
+    let answer = shape_answer(kind, &grounded.text);
     if args.json {
         let object = json!({
             "region": region_json,
             "model": { "id": resolved.id, "sha256": resolved.sha256 },
-            "explanation": shape_answer(kind, &generation.text),
+            "explanation": answer,
+            "unknown_names": grounded.before.unknown,
             "prompt_tokens": generation.prompt_tokens,
             "generated_tokens": generation.generated_tokens,
             "prefill_seconds": generation.prefill_seconds,
@@ -134,8 +139,15 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
     } else {
         if kind == ExplanationKind::Full {
             writeln!(out)?;
+            // The long form streamed as it came: say which quoted names the code does not have.
+            if !grounded.before.unknown.is_empty() {
+                eprintln!(
+                    "gloss: the explanation quotes names that are not in the code or its context: {}",
+                    grounded.before.unknown.join(", ")
+                );
+            }
         } else {
-            writeln!(out, "{}", shape_answer(kind, &generation.text))?;
+            writeln!(out, "{answer}")?;
         }
         eprintln!(
             "gloss: {} prompt tokens in {:.2}s, {} generated in {:.2}s",

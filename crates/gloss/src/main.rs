@@ -1,6 +1,7 @@
 //! The `gloss` binary: parses arguments, sets up logging to stderr, and calls into the libraries.
 
 mod bench_cmd;
+mod eval_cmd;
 mod explain_cmd;
 mod location;
 mod lsp_cmd;
@@ -33,6 +34,8 @@ enum Command {
     Lsp(lsp_cmd::LspArgs),
     /// Measure load time, prompt and generation speed, and peak memory of a model.
     Bench(bench_cmd::BenchArgs),
+    /// Explain every case of an evaluation set and report similarity, grounding, length and time.
+    Eval(eval_cmd::EvalArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -43,6 +46,7 @@ fn main() -> std::process::ExitCode {
         Command::Models(command) => models_cmd::run(command),
         Command::Bench(args) => bench_cmd::run(args),
         Command::Lsp(args) => lsp_cmd::run(args),
+        Command::Eval(args) => eval_cmd::run(args),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

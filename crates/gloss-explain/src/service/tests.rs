@@ -225,6 +225,7 @@ fn request(subject: &str, priority: Priority) -> ExplainRequest {
             bytes: 100..200,
         }),
         refresh: false,
+        known_names: Arc::default(),
     }
 }
 
