@@ -6,7 +6,7 @@ use anyhow::{Context as _, bail};
 use gloss_explain::grounding::{KnownNames, check, drop_ungrounded};
 use gloss_explain::{ExplanationKind, Level, prepare, shape_answer};
 use gloss_model::{
-    CancelToken, GenerateParams, Job, JobEvent, Message, ModelWorker, Priority, Prompt,
+    CancelToken, DraftStats, GenerateParams, Job, JobEvent, Message, ModelWorker, Priority, Prompt,
 };
 use gloss_syntax::{Document, PickOptions, pick_at};
 use serde::Serialize;
@@ -58,6 +58,10 @@ pub struct CaseOutcome {
     pub seconds: f64,
     pub prompt_tokens: usize,
     pub generated_tokens: usize,
+    pub reused_prompt_tokens: usize,
+    pub draft: DraftStats,
+    /// The model's answer before any checking or shaping.
+    pub raw: String,
 }
 
 /// The messages for one case and the names its answer may quote.
@@ -93,16 +97,13 @@ pub fn evaluate_case(
     embedder: &Embedder,
     style: PromptStyle,
     level: Level,
-    max_tokens: usize,
+    params: &GenerateParams,
 ) -> anyhow::Result<CaseOutcome> {
     let (messages, known) = prepare_case(case, style, level)?;
     let started = Instant::now();
     let events = worker.submit(Job {
         prompt: Prompt::Chat(messages),
-        params: GenerateParams {
-            max_tokens,
-            ..GenerateParams::default()
-        },
+        params: params.clone(),
         priority: Priority::Command,
         cancel: CancelToken::new(),
     });
@@ -149,6 +150,9 @@ pub fn evaluate_case(
         seconds,
         prompt_tokens: generation.prompt_tokens,
         generated_tokens: generation.generated_tokens,
+        reused_prompt_tokens: generation.reused_prompt_tokens,
+        draft: generation.draft,
+        raw: raw.to_owned(),
     })
 }
 
@@ -164,6 +168,9 @@ pub struct Summary {
     pub max_words: usize,
     pub mean_words: f64,
     pub mean_seconds: f64,
+    /// Drafted tokens accepted per verifying pass.
+    pub accepted_per_step: f64,
+    pub reused_prompt_share: f64,
 }
 
 pub fn summarize(outcomes: &[CaseOutcome]) -> Summary {
@@ -188,5 +195,15 @@ pub fn summarize(outcomes: &[CaseOutcome]) -> Summary {
         max_words: outcomes.iter().map(|o| o.words).max().unwrap_or(0),
         mean_words: outcomes.iter().map(|o| o.words as f64).sum::<f64>() / n,
         mean_seconds: outcomes.iter().map(|o| o.seconds).sum::<f64>() / n,
+        accepted_per_step: {
+            let steps: usize = outcomes.iter().map(|o| o.draft.verify_steps).sum();
+            let accepted: usize = outcomes.iter().map(|o| o.draft.accepted).sum();
+            accepted as f64 / steps.max(1) as f64
+        },
+        reused_prompt_share: {
+            let reused: usize = outcomes.iter().map(|o| o.reused_prompt_tokens).sum();
+            let prompt: usize = outcomes.iter().map(|o| o.prompt_tokens).sum();
+            reused as f64 / prompt.max(1) as f64
+        },
     }
 }

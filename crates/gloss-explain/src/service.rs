@@ -270,6 +270,7 @@ impl Flight {
             params: GenerateParams {
                 max_tokens: self.max_tokens,
                 sampling: self.sampling,
+                ..GenerateParams::default()
             },
             priority,
             cancel,

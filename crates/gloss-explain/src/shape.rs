@@ -30,15 +30,23 @@ pub fn shape_answer(kind: ExplanationKind, raw: &str) -> String {
 /// part of an answer most likely to be wrong.
 fn strip_code_blocks(text: &str) -> String {
     let mut kept = Vec::new();
-    let mut in_fence = false;
+    // Lines of a fence not (yet) closed: prose after a stray opening fence that never closes.
+    let mut open_fence: Option<Vec<&str>> = None;
     for line in text.lines() {
         if line.trim_start().starts_with("```") {
-            in_fence = !in_fence;
+            open_fence = match open_fence {
+                Some(_) => None,
+                None => Some(Vec::new()),
+            };
             continue;
         }
-        if !in_fence {
-            kept.push(line);
+        match &mut open_fence {
+            Some(fenced) => fenced.push(line),
+            None => kept.push(line),
         }
+    }
+    if let Some(unclosed) = open_fence {
+        kept.extend(unclosed);
     }
     kept.join("\n")
 }
@@ -252,6 +260,18 @@ mod tests {
         assert_eq!(
             first_sentence("Calls `self.items. get` twice. Then stops."),
             "Calls `self.items. get` twice."
+        );
+    }
+
+    #[test]
+    fn an_unclosed_fence_is_noise_around_prose() {
+        assert_eq!(
+            shape_hover("```rust\n- Drops the path.\n- Keeps the name."),
+            "Drops the path.\n- Keeps the name."
+        );
+        assert_eq!(
+            strip_code_blocks("Adds.\n```py\nx = 1\n```\nDone."),
+            "Adds.\nDone."
         );
     }
 

@@ -64,6 +64,9 @@ pub struct LoadedModel {
     info: ModelInfo,
     bos: Option<u32>,
     device: Device,
+    /// The tokens whose keys and values the fast engine's cache holds, at positions `0..len`: a
+    /// request that starts with them (the same system prompt and instructions) skips their prefill.
+    cached: Vec<u32>,
 }
 
 impl LoadedModel {
@@ -147,6 +150,7 @@ impl LoadedModel {
             },
             bos,
             device,
+            cached: Vec::new(),
         })
     }
 
@@ -181,8 +185,8 @@ impl LoadedModel {
         if start == 0 {
             self.reset();
         }
-        if let Weights::Fast(model) = &mut self.weights {
-            return model.forward(tokens, start).map_err(ModelError::Inference);
+        if let Weights::Fast(_) = &self.weights {
+            return self.forward_rows(tokens, start, 1);
         }
         let input = Tensor::new(tokens, &self.device)?.unsqueeze(0)?;
         let logits = match &mut self.weights {
@@ -196,7 +200,71 @@ impl LoadedModel {
             .to_vec1()?)
     }
 
+    /// How many leading tokens of `prompt` are already in the cache and need no prefill. Always
+    /// leaves at least one token to run, since the logits after the prompt are needed; zero for
+    /// the reference engine, whose cache is rebuilt for every request.
+    pub fn reusable_prefix(&self, prompt: &[u32]) -> usize {
+        if !self.supports_batched_logits() {
+            return 0;
+        }
+        let common = self
+            .cached
+            .iter()
+            .zip(prompt)
+            .take_while(|(a, b)| a == b)
+            .count();
+        common.min(prompt.len().saturating_sub(1))
+    }
+
+    /// Whether [`LoadedModel::forward_rows`] can give logits for several positions at once.
+    pub fn supports_batched_logits(&self) -> bool {
+        matches!(self.weights, Weights::Fast(_))
+    }
+
+    /// Runs `tokens` at positions `start..` (after `start` cached ones) and returns the logits
+    /// after each of the last `rows` tokens, `rows` vocabulary-sized rows. Fast engine only.
+    pub fn forward_rows(
+        &mut self,
+        tokens: &[u32],
+        start: usize,
+        rows: usize,
+    ) -> Result<Vec<f32>, ModelError> {
+        if tokens.is_empty() {
+            return Err(ModelError::Inference("forward pass over no tokens".into()));
+        }
+        if start + tokens.len() > self.info.context_length {
+            return Err(ModelError::PromptTooLong {
+                prompt_tokens: start + tokens.len(),
+                context_length: self.info.context_length,
+            });
+        }
+        let Weights::Fast(model) = &mut self.weights else {
+            return Err(ModelError::Inference(
+                "batched logits need the fast engine".into(),
+            ));
+        };
+        if start > self.cached.len() {
+            return Err(ModelError::Inference(format!(
+                "position {start} follows a gap: only {} positions are cached",
+                self.cached.len()
+            )));
+        }
+        // Until the pass succeeds, nothing past `start` can be trusted.
+        self.cached.truncate(start);
+        let logits = model
+            .forward_rows(tokens, start, rows)
+            .map_err(ModelError::Inference)?;
+        self.cached.extend_from_slice(tokens);
+        Ok(logits)
+    }
+
+    /// Forgets cached positions from `len` on: drafted tokens that verification rejected.
+    pub fn truncate_cache(&mut self, len: usize) {
+        self.cached.truncate(len);
+    }
+
     fn reset(&mut self) {
+        self.cached.clear();
         match &mut self.weights {
             Weights::Llama(model) => model.clear_kv_cache(),
             Weights::Qwen2(model) => model.clear_kv_cache(),

@@ -15,5 +15,7 @@ pub use cancel::CancelToken;
 pub use chat::{Message, Role};
 pub use engine::{Architecture, LoadedModel, ModelInfo};
 pub use error::ModelError;
-pub use generate::{GenerateParams, Generation, Sampling, StopReason, generate};
+pub use generate::{
+    DEFAULT_DRAFT_TOKENS, DraftStats, GenerateParams, Generation, Sampling, StopReason, generate,
+};
 pub use worker::{Job, JobEvent, LoadState, ModelWorker, Priority, Prompt, ReadyModel};

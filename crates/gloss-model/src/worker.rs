@@ -273,14 +273,7 @@ fn run_job(model: &mut LoadedModel, queued: &Queued) -> Result<Generation, Model
         Prompt::Tokens(ids) => ids.clone(),
     };
     if job.cancel.is_cancelled() {
-        return Ok(Generation {
-            text: String::new(),
-            prompt_tokens: prompt.len(),
-            generated_tokens: 0,
-            prefill_seconds: 0.0,
-            generate_seconds: 0.0,
-            stop_reason: StopReason::Cancelled,
-        });
+        return Ok(Generation::empty(prompt.len(), StopReason::Cancelled));
     }
     let _ = queued.events.send(JobEvent::Started {
         prompt_tokens: prompt.len(),

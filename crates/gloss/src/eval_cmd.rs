@@ -9,8 +9,8 @@ use gloss_eval::{
     CaseOutcome, Embedder, PromptStyle, ensure_files, evaluate_case, read_cases, summarize,
 };
 use gloss_explain::{ExplanationKind, Level};
-use gloss_model::ModelWorker;
 use gloss_model::catalog::{Catalog, Progress, resolve_model};
+use gloss_model::{GenerateParams, ModelWorker};
 use serde_json::json;
 
 #[derive(clap::Args)]
@@ -32,6 +32,10 @@ pub struct EvalArgs {
     /// Tokens to generate per case (default: the hover's bound).
     #[arg(long)]
     max_tokens: Option<usize>,
+    /// Tokens drafted from the prompt per step (0: plain one-token decoding; the answer is the
+    /// same either way, only the time differs).
+    #[arg(long, default_value_t = gloss_model::DEFAULT_DRAFT_TOKENS)]
+    draft_tokens: usize,
     /// Write every case's explanation and figures to this JSON file.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -56,6 +60,11 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let max_tokens = args
         .max_tokens
         .unwrap_or(ExplanationKind::Hover.default_max_tokens());
+    let params = GenerateParams {
+        max_tokens,
+        draft_tokens: args.draft_tokens,
+        ..GenerateParams::default()
+    };
     eprintln!(
         "gloss eval: {} cases, model {}, prompt {:?}, level {}",
         cases.len(),
@@ -65,14 +74,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     );
     let mut outcomes: Vec<CaseOutcome> = Vec::new();
     for case in &cases {
-        let outcome = evaluate_case(
-            case,
-            &worker,
-            &embedder,
-            args.prompt,
-            args.level,
-            max_tokens,
-        )?;
+        let outcome = evaluate_case(case, &worker, &embedder, args.prompt, args.level, &params)?;
         eprintln!(
             "{:<8} {:<28} similarity {:.3}  words {:>3}  quoted {:>2}  unknown {:<24} {:>5.1}s",
             outcome.id,
@@ -90,12 +92,12 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "| model | prompt | cases | summary similarity | quoted names that exist (before check) | words max / mean | s per case |"
+        "| model | prompt | cases | summary similarity | quoted names that exist (before check) | words max / mean | s per case | draft accepted per step | prompt reused |"
     )?;
-    writeln!(out, "|---|---|---|---|---|---|---|")?;
+    writeln!(out, "|---|---|---|---|---|---|---|---|---|")?;
     writeln!(
         out,
-        "| {} | {:?} | {} | {:.3} | {:.1}% ({:.1}%) of {} | {} / {:.0} | {:.1} |",
+        "| {} | {:?} | {} | {:.3} | {:.1}% ({:.1}%) of {} | {} / {:.0} | {:.2} | {:.2} | {:.0}% |",
         resolved.id,
         args.prompt,
         summary.cases,
@@ -105,7 +107,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         summary.quoted,
         summary.max_words,
         summary.mean_words,
-        summary.mean_seconds
+        summary.mean_seconds,
+        summary.accepted_per_step,
+        summary.reused_prompt_share * 100.0
     )?;
     if let Some(path) = &args.json {
         let object = json!({

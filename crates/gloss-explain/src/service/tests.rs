@@ -146,11 +146,8 @@ impl Mock {
 fn generation(text: &str, tokens: usize, stop_reason: StopReason) -> Generation {
     Generation {
         text: text.to_owned(),
-        prompt_tokens: 5,
         generated_tokens: tokens,
-        prefill_seconds: 0.0,
-        generate_seconds: 0.0,
-        stop_reason,
+        ..Generation::empty(5, stop_reason)
     }
 }
 

@@ -302,7 +302,19 @@ impl FastModel {
     /// Runs `tokens` at positions `start..` and returns the logits after the last one. Earlier
     /// positions must have been run before (the cache holds them); `start == 0` starts over.
     pub fn forward(&mut self, tokens: &[u32], start: usize) -> Result<Vec<f32>, String> {
+        self.forward_rows(tokens, start, 1)
+    }
+
+    /// Like [`FastModel::forward`], but returns the logits after each of the last `rows` tokens,
+    /// one vocabulary-sized row each: what verifying several drafted tokens at once needs.
+    pub fn forward_rows(
+        &mut self,
+        tokens: &[u32],
+        start: usize,
+        rows: usize,
+    ) -> Result<Vec<f32>, String> {
         let n = tokens.len();
+        let rows = rows.clamp(1, n.max(1));
         let cfg = self.cfg.clone();
         if n == 0 || start + n > self.kv.capacity() {
             return Err(format!("positions {start}..{} out of range", start + n));
@@ -409,12 +421,12 @@ impl FastModel {
             s.x.iter_mut().zip(&s.o).for_each(|(x, o)| *x += o);
         }
 
-        // Only the last position's logits are wanted.
-        let last = &s.x[(n - 1) * dim..];
-        let mut normed = vec![0f32; dim];
+        // Logits only where they are wanted: the vocabulary projection is the largest matrix.
+        let last = &s.x[(n - rows) * dim..];
+        let mut normed = vec![0f32; rows * dim];
         ops::rms_norm(last, &self.norm, cfg.eps, &mut normed);
         s.acts.quantize(&normed, dim);
-        let mut logits = vec![0f32; self.output.rows];
+        let mut logits = vec![0f32; rows * self.output.rows];
         matmul(
             &self.pool,
             self.isa,
