@@ -5,6 +5,7 @@ use std::time::Instant;
 use anyhow::{Context as _, bail};
 use gloss_explain::grounding::{KnownNames, check, drop_ungrounded};
 use gloss_explain::{ExplanationKind, Level, prepare, shape_answer};
+use gloss_model::chat::render_chatml;
 use gloss_model::{
     CancelToken, DraftStats, GenerateParams, Job, JobEvent, Message, ModelWorker, Priority, Prompt,
 };
@@ -62,6 +63,8 @@ pub struct CaseOutcome {
     pub draft: DraftStats,
     /// The model's answer before any checking or shaping.
     pub raw: String,
+    /// The exact prompt text (ChatML), for running the same request through another engine.
+    pub prompt: String,
 }
 
 /// The messages for one case and the names its answer may quote.
@@ -100,6 +103,7 @@ pub fn evaluate_case(
     params: &GenerateParams,
 ) -> anyhow::Result<CaseOutcome> {
     let (messages, known) = prepare_case(case, style, level)?;
+    let prompt = render_chatml(&messages);
     let started = Instant::now();
     let events = worker.submit(Job {
         prompt: Prompt::Chat(messages),
@@ -153,6 +157,7 @@ pub fn evaluate_case(
         reused_prompt_tokens: generation.reused_prompt_tokens,
         draft: generation.draft,
         raw: raw.to_owned(),
+        prompt,
     })
 }
 
