@@ -85,6 +85,26 @@ fn labelled_heading_text(line: &str) -> Option<&str> {
     (label.split_whitespace().count() <= 3 && text.split_whitespace().count() >= 3).then_some(text)
 }
 
+/// The text after a bold label that announces it, as in `**Purpose**: Finds the hull` or
+/// `**Function `hull`:** Finds the hull`; the line itself when there is no such label.
+fn strip_bold_label(line: &str) -> &str {
+    let Some(rest) = line.strip_prefix("**") else {
+        return line;
+    };
+    let Some(close) = rest.find("**") else {
+        return line;
+    };
+    let label = rest[..close].trim_end_matches(':');
+    let after = rest[close + 2..].trim_start();
+    let text = after.strip_prefix(':').unwrap_or(after).trim();
+    let labelled = rest[..close].ends_with(':') || after.starts_with(':');
+    if labelled && label.split_whitespace().count() <= 4 && text.split_whitespace().count() >= 3 {
+        text
+    } else {
+        line
+    }
+}
+
 /// Phrases that announce instead of explain.
 const FILLER_OPENERS: [&str; 6] = [
     "certainly",
@@ -120,6 +140,7 @@ fn shape_hover(raw: &str) -> String {
             continue;
         }
         if summary.is_none() && bullets.is_empty() {
+            let trimmed = strip_bold_label(trimmed);
             let lower = trimmed.to_lowercase();
             if FILLER_OPENERS.iter().any(|f| lower.starts_with(f)) && trimmed.ends_with(':') {
                 continue;
@@ -260,6 +281,23 @@ mod tests {
         assert_eq!(
             first_sentence("Calls `self.items. get` twice. Then stops."),
             "Calls `self.items. get` twice."
+        );
+    }
+
+    #[test]
+    fn a_bold_label_before_the_summary_is_dropped() {
+        assert_eq!(
+            shape_hover("**Purpose**: Checks whether the node is a left child.\n- Returns a bool."),
+            "Checks whether the node is a left child.\n- Returns a bool."
+        );
+        assert_eq!(
+            shape_hover("**Function `classify`:** Sorts a value into a category.").as_str(),
+            "Sorts a value into a category."
+        );
+        // Bold that is part of the sentence stays.
+        assert_eq!(
+            strip_bold_label("**Never** call this twice."),
+            "**Never** call this twice."
         );
     }
 
