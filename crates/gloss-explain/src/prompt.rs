@@ -7,12 +7,12 @@ use crate::level::{ExplanationKind, Level};
 
 /// Bumped whenever the wording below or the processing of answers changes: it is part of every
 /// cache key, so a new prompt never serves answers made with an old one. (2: answers are stored
-/// after the grounding check.)
+/// after the grounding check; 3: Rust doc comments' sections.)
 ///
 /// Measured alternatives that lost on the evaluation set (docs/quality.md): the instructions in
 /// the system message (which would have made them a cached prefix), a docstring-style first line,
 /// and a worked example as an earlier turn.
-pub const PROMPT_VERSION: u32 = 2;
+pub const PROMPT_VERSION: u32 = 3;
 
 /// Everything the prompt is built from.
 pub struct PromptInput<'a> {
@@ -48,8 +48,9 @@ backticks. No introduction and no closing remarks."
         ExplanationKind::DocComment => {
             "Write only the text of a documentation comment for this code, in the imperative mood \
 (\"Return …\", not \"Returns …\"): one summary line, then, if useful, a short paragraph about \
-parameters, the result and errors. Describe only behaviour the code shows. No comment markers, no code \
-fences, no code."
+parameters, the result and errors. Describe only behaviour the code shows. For Rust, add a \
+\"# Errors\" section only when it returns a `Result` and a \"# Panics\" section only when it can \
+panic. No comment markers, no code fences, no code."
         }
     }
 }

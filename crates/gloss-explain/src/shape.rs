@@ -105,6 +105,51 @@ fn strip_bold_label(line: &str) -> &str {
     }
 }
 
+/// A Markdown heading of one capitalised word, as rustdoc's `# Errors`, `# Panics`, `# Examples`.
+fn is_section_heading(line: &str) -> bool {
+    line.strip_prefix("# ").is_some_and(|word| {
+        !word.contains(' ') && word.chars().next().is_some_and(char::is_uppercase)
+    })
+}
+
+/// A Rust doc comment without the sections the code does not bear out: `# Errors` only for a
+/// function whose signature returns a `Result`, `# Panics` only for code that can visibly panic.
+/// Small models add both to every comment, and a doc comment that promises an error that cannot
+/// happen misleads every later reader.
+pub fn drop_unfounded_rust_sections(comment: &str, code: &str) -> String {
+    let signature = code.split('{').next().unwrap_or(code);
+    let returns_result = signature.contains("Result");
+    let can_panic = [
+        "panic!",
+        ".unwrap()",
+        ".expect(",
+        "unreachable!",
+        "assert!",
+        "assert_eq!",
+        "assert_ne!",
+        "todo!",
+        "unimplemented!",
+    ]
+    .iter()
+    .any(|call| code.contains(call));
+    let mut kept: Vec<&str> = Vec::new();
+    let mut skipping = false;
+    for line in comment.lines() {
+        if is_section_heading(line.trim()) {
+            let section = &line.trim()[2..];
+            skipping =
+                (section == "Errors" && !returns_result) || (section == "Panics" && !can_panic);
+        }
+        if !skipping {
+            kept.push(line);
+        }
+    }
+    while kept.last().is_some_and(|line| line.trim().is_empty()) {
+        kept.pop();
+    }
+    kept.join("\n")
+}
+
 /// Phrases that announce instead of explain.
 const FILLER_OPENERS: [&str; 6] = [
     "certainly",
@@ -219,12 +264,20 @@ fn shape_doc_comment(raw: &str) -> String {
         .lines()
         .map(|line| {
             let trimmed = line.trim();
-            trimmed
+            let unmarked = trimmed
                 .strip_prefix("///")
                 .or_else(|| trimmed.strip_prefix("//"))
-                .or_else(|| trimmed.strip_prefix('#'))
                 .map(str::trim)
-                .unwrap_or(trimmed)
+                .unwrap_or(trimmed);
+            // `# Errors` is a rustdoc section heading, not a comment marker.
+            if is_section_heading(unmarked) {
+                unmarked
+            } else {
+                unmarked
+                    .strip_prefix('#')
+                    .map(str::trim)
+                    .unwrap_or(unmarked)
+            }
         })
         .map(|line| line.trim_matches('"'))
         .collect();
@@ -310,6 +363,25 @@ mod tests {
         assert_eq!(
             strip_code_blocks("Adds.\n```py\nx = 1\n```\nDone."),
             "Adds.\nDone."
+        );
+    }
+
+    #[test]
+    fn rust_sections_stay_only_when_the_code_bears_them_out() {
+        let comment = "Return the port.\n\n# Errors\n\nFails on junk.\n\n# Panics\n\nNever.";
+        let fallible = "fn port(s: &str) -> Result<u16, E> { s.parse() }";
+        assert_eq!(
+            drop_unfounded_rust_sections(comment, fallible),
+            "Return the port.\n\n# Errors\n\nFails on junk."
+        );
+        let panicking = "fn port(s: &str) -> u16 { s.parse().unwrap() }";
+        assert_eq!(
+            drop_unfounded_rust_sections(comment, panicking),
+            "Return the port.\n\n# Panics\n\nNever."
+        );
+        assert_eq!(
+            shape_doc_comment("/// Return it.\n///\n/// # Errors\n/// Bad input."),
+            "Return it.\n\n# Errors\nBad input."
         );
     }
 

@@ -7,6 +7,7 @@
 
 use std::ops::Range;
 
+use gloss_explain::shape::drop_unfounded_rust_sections;
 use gloss_explain::{ExplanationKind, shape_answer};
 use gloss_syntax::{DocInsertion, DocStyle, Document, Region, doc_comment_insertion};
 
@@ -29,8 +30,13 @@ pub fn site(document: &Document, region: &Region) -> Option<Site> {
 }
 
 /// The edit that puts `model_text` (cleaned) at `site`, replacing the existing comment if any.
-pub fn edit(document: &Document, site: &DocInsertion, model_text: &str) -> DocEdit {
-    let lines = clean(&shape_answer(ExplanationKind::DocComment, model_text));
+/// `code` is the documented item's source, which decides the Rust sections a comment may have.
+pub fn edit(document: &Document, site: &DocInsertion, code: &str, model_text: &str) -> DocEdit {
+    let mut shaped = shape_answer(ExplanationKind::DocComment, model_text);
+    if site.style == DocStyle::RustLineComment {
+        shaped = drop_unfounded_rust_sections(&shaped, code);
+    }
+    let lines = clean(&shaped);
     let indent = &site.indent;
     let text = document.text();
     match site.style {
@@ -209,7 +215,7 @@ mod tests {
         let Some(site) = site(&document, &region) else {
             return (None, text.to_owned());
         };
-        let edit = edit(&document, &site, comment);
+        let edit = edit(&document, &site, "", comment);
         let mut out = text.to_owned();
         out.replace_range(edit.replaced, &edit.text);
         (Some(site.has_doc()), out)
@@ -274,7 +280,7 @@ mod more_tests {
         )
         .unwrap();
         let site = site(&document, &region).expect("a doc comment site");
-        let edit = edit(&document, &site, comment);
+        let edit = edit(&document, &site, "", comment);
         let mut out = text.to_owned();
         out.replace_range(edit.replaced, &edit.text);
         out

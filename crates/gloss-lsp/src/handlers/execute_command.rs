@@ -187,7 +187,12 @@ async fn apply_doc_comment(
         .await;
         return Ok(None);
     }
-    let edit = doc_comment::edit(&open.document, site, &explanation.text);
+    let code = open
+        .document
+        .text()
+        .get(region.byte_range.clone())
+        .unwrap_or_default();
+    let edit = doc_comment::edit(&open.document, site, code, &explanation.text);
     if !snapshot.features.apply_edit {
         // A client that cannot apply edits still gets the comment, to paste by hand.
         show(
