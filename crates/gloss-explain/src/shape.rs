@@ -45,10 +45,31 @@ fn strip_code_blocks(text: &str) -> String {
             None => kept.push(line),
         }
     }
-    if let Some(unclosed) = open_fence {
+    // A fence cut off by the token limit holds code; one the model opened by mistake holds prose.
+    if let Some(unclosed) = open_fence
+        && looks_like_prose(&unclosed)
+    {
         kept.extend(unclosed);
     }
     kept.join("\n")
+}
+
+/// Whether most non-empty lines read as bullets or sentences rather than code.
+fn looks_like_prose(lines: &[&str]) -> bool {
+    let non_empty: Vec<&str> = lines
+        .iter()
+        .map(|line| line.trim())
+        .filter(|line| !line.is_empty())
+        .collect();
+    let prose = non_empty
+        .iter()
+        .filter(|line| {
+            let code_ending = line.ends_with([';', '{', '}', '(', ',', ')']);
+            let sentence = line.ends_with('.') && line.split_whitespace().count() >= 4;
+            !code_ending && (bullet_text(line).is_some() || sentence)
+        })
+        .count();
+    !non_empty.is_empty() && prose * 2 >= non_empty.len()
 }
 
 fn bullet_text(line: &str) -> Option<&str> {
@@ -363,6 +384,11 @@ mod tests {
         assert_eq!(
             strip_code_blocks("Adds.\n```py\nx = 1\n```\nDone."),
             "Adds.\nDone."
+        );
+        // Code cut off by the token limit inside its fence stays out.
+        assert_eq!(
+            strip_code_blocks("Sums.\n```rust\nfn area(p: &[Point]) -> f64 {\n    let n = p.len();"),
+            "Sums."
         );
     }
 
