@@ -1,5 +1,6 @@
 //! What gloss asks the model and what it makes of the answer: levels, prompts, the explanation
-//! pipeline and the cache of finished explanations.
+//! pipeline, the cache of finished explanations, and the backends that generate them (the local
+//! model, or a remote server in `remote`).
 
 pub mod level;
 pub mod prompt;
@@ -16,3 +17,5 @@ pub mod grounding;
 pub use grounding::{KnownNames, drop_ungrounded};
 pub mod shape;
 pub use shape::shape_answer;
+pub mod remote;
+pub use remote::{Backend, RemoteGenerator, RemoteTarget};

@@ -43,6 +43,11 @@ pub trait Generator: Send + Sync + 'static {
     fn submit(&self, job: Job) -> Receiver<JobEvent>;
     /// Stops and joins whatever thread runs the jobs.
     fn shutdown(&self);
+    /// Whether jobs run side by side (a model server) rather than one at a time in priority order
+    /// (the model thread). Then nothing is gained by preempting a running prefetch for a hover.
+    fn runs_concurrently(&self) -> bool {
+        false
+    }
 }
 
 impl Generator for ModelWorker {
@@ -580,7 +585,7 @@ impl ExplainService {
         let Some(running) = lock(&self.inner.running).upgrade() else {
             return;
         };
-        if Arc::ptr_eq(&running, urgent) {
+        if Arc::ptr_eq(&running, urgent) || running.engine.generator.runs_concurrently() {
             return;
         }
         let background = {

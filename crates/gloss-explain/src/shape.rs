@@ -387,7 +387,9 @@ mod tests {
         );
         // Code cut off by the token limit inside its fence stays out.
         assert_eq!(
-            strip_code_blocks("Sums.\n```rust\nfn area(p: &[Point]) -> f64 {\n    let n = p.len();"),
+            strip_code_blocks(
+                "Sums.\n```rust\nfn area(p: &[Point]) -> f64 {\n    let n = p.len();"
+            ),
             "Sums."
         );
     }

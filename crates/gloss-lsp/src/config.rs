@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use gloss_explain::Level;
+use gloss_explain::{Backend, Level};
 use serde_json::{Map, Value};
 
 /// How long a hover waits for a fresh explanation before answering "Explaining…". Well under
@@ -19,6 +19,9 @@ pub const DEFAULT_HOVER_TIMEOUT: Duration = Duration::from_millis(8000);
 const MAX_HOVER_TIMEOUT_MS: u64 = 60_000;
 /// A generous bound: past this, answers are essays and the model's context fills up.
 const MAX_TOKENS_LIMIT: u64 = 4096;
+/// Streams one editor keeps open to a model server. Four covers a hover, a command and prefetch
+/// at once without one editor taking every slot of a server the team shares.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 4;
 
 /// Whether the server explains functions before anyone asks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -127,6 +130,17 @@ pub struct Settings {
     /// Compute threads for the model; only honoured before the model first loads.
     pub threads: Option<usize>,
     pub log_level: LogLevel,
+    /// `local` (the in-process model, the default) or `openai` (a model server).
+    pub backend: Backend,
+    /// The model server's URL, for `backend = openai`.
+    pub endpoint: Option<String>,
+    /// The model name the server serves, for `backend = openai`.
+    pub remote_model: Option<String>,
+    /// The NAME of the environment variable that holds the server's API key (never the key).
+    pub api_key_env: Option<String>,
+    pub max_concurrent_requests: usize,
+    /// Allows plain `http://` to a host other than this machine.
+    pub allow_insecure_http: bool,
 }
 
 impl Default for Settings {
@@ -140,6 +154,12 @@ impl Default for Settings {
             cache_dir: None,
             threads: None,
             log_level: LogLevel::default(),
+            backend: Backend::default(),
+            endpoint: None,
+            remote_model: None,
+            api_key_env: None,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            allow_insecure_http: false,
         }
     }
 }
@@ -155,10 +175,16 @@ enum Key {
     CacheDir,
     Threads,
     LogLevel,
+    Backend,
+    Endpoint,
+    RemoteModel,
+    ApiKeyEnv,
+    MaxConcurrentRequests,
+    AllowInsecureHttp,
 }
 
 impl Key {
-    const ALL: [Key; 8] = [
+    const ALL: [Key; 14] = [
         Key::Model,
         Key::Level,
         Key::MaxTokens,
@@ -167,6 +193,12 @@ impl Key {
         Key::CacheDir,
         Key::Threads,
         Key::LogLevel,
+        Key::Backend,
+        Key::Endpoint,
+        Key::RemoteModel,
+        Key::ApiKeyEnv,
+        Key::MaxConcurrentRequests,
+        Key::AllowInsecureHttp,
     ];
 
     fn identifier(self) -> &'static str {
@@ -179,6 +211,12 @@ impl Key {
             Key::CacheDir => "cacheDir",
             Key::Threads => "threads",
             Key::LogLevel => "logLevel",
+            Key::Backend => "backend",
+            Key::Endpoint => "endpoint",
+            Key::RemoteModel => "remoteModel",
+            Key::ApiKeyEnv => "apiKeyEnv",
+            Key::MaxConcurrentRequests => "maxConcurrentRequests",
+            Key::AllowInsecureHttp => "allowInsecureHttp",
         }
     }
 }
@@ -223,7 +261,44 @@ impl Settings {
             }
         };
         settings.apply(object, &mut warnings);
+        if let Err(problem) = settings.remote_settings_complete() {
+            warnings.push(Warning(problem));
+        }
         (settings, warnings)
+    }
+
+    /// With `backend = openai`, whether `endpoint` and `remoteModel` are set; if not, what to set
+    /// (the warning, and what every hover shows).
+    pub fn remote_settings_complete(&self) -> Result<(), String> {
+        if self.backend != Backend::Openai {
+            return Ok(());
+        }
+        let missing: Vec<&str> = [
+            (
+                self.endpoint.is_none(),
+                "`endpoint` (the server's URL, e.g. http://127.0.0.1:8080)",
+            ),
+            (
+                self.remote_model.is_none(),
+                "`remoteModel` (a model the server serves, see its /v1/models)",
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(missing, what)| missing.then_some(what))
+        .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "`backend` is `openai` but {} not set: set {}, or set `backend` to `local` to use the \
+             model inside gloss",
+            if missing.len() == 1 {
+                "it is"
+            } else {
+                "they are"
+            },
+            missing.join(" and ")
+        ))
     }
 
     fn apply(&mut self, object: &Map<String, Value>, warnings: &mut Vec<Warning>) {
@@ -263,6 +338,14 @@ impl Settings {
             Key::CacheDir => self.cache_dir = Some(PathBuf::from(non_empty_string(value)?)),
             Key::Threads => self.threads = Some(integer(value, 1, 1024)? as usize),
             Key::LogLevel => self.log_level = string(value)?.parse()?,
+            Key::Backend => self.backend = string(value)?.parse()?,
+            Key::Endpoint => self.endpoint = Some(non_empty_string(value)?),
+            Key::RemoteModel => self.remote_model = Some(non_empty_string(value)?),
+            Key::ApiKeyEnv => self.api_key_env = Some(non_empty_string(value)?),
+            Key::MaxConcurrentRequests => {
+                self.max_concurrent_requests = integer(value, 1, 256)? as usize;
+            }
+            Key::AllowInsecureHttp => self.allow_insecure_http = boolean(value)?,
         }
         Ok(())
     }
@@ -291,6 +374,16 @@ fn non_empty_string(value: &Value) -> Result<String, String> {
         return Err("expected a non-empty string".into());
     }
     Ok(text.to_owned())
+}
+
+fn boolean(value: &Value) -> Result<bool, String> {
+    // Like numbers, some settings UIs send booleans as strings.
+    match value {
+        Value::Bool(b) => Ok(*b),
+        Value::String(s) if s.trim() == "true" => Ok(true),
+        Value::String(s) if s.trim() == "false" => Ok(false),
+        _ => Err(format!("expected true or false, got {}", describe(value))),
+    }
 }
 
 fn integer(value: &Value, min: u64, max: u64) -> Result<u64, String> {
@@ -354,6 +447,7 @@ mod tests {
             cache_dir: Some("/tmp/c".into()),
             threads: Some(2),
             log_level: LogLevel::Info,
+            ..Settings::default()
         };
         for wrapped in [
             values.clone(),
@@ -388,6 +482,80 @@ mod tests {
         assert_eq!(text.len(), 7, "{text:#?}");
         assert!(text.iter().any(|w| w.contains("unknown setting `levle`")));
         assert!(text.iter().any(|w| w.contains("unknown level `guru`")));
+    }
+
+    #[test]
+    fn remote_settings() {
+        let (settings, warnings) = Settings::parse(Some(&json!({
+            "backend": "openai",
+            "endpoint": "https://gpu.example.com/v1",
+            "remoteModel": "qwen2.5-coder-7b",
+            "apiKeyEnv": "GLOSS_API_KEY",
+            "maxConcurrentRequests": "8",
+            "allowInsecureHttp": true,
+        })));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(
+            settings,
+            Settings {
+                backend: Backend::Openai,
+                endpoint: Some("https://gpu.example.com/v1".into()),
+                remote_model: Some("qwen2.5-coder-7b".into()),
+                api_key_env: Some("GLOSS_API_KEY".into()),
+                max_concurrent_requests: 8,
+                allow_insecure_http: true,
+                ..Settings::default()
+            }
+        );
+        // The default is local, with nothing remote configured.
+        let defaults = Settings::default();
+        assert_eq!(defaults.backend, Backend::Local);
+        assert!(!defaults.allow_insecure_http);
+        assert_eq!(
+            defaults.max_concurrent_requests,
+            DEFAULT_MAX_CONCURRENT_REQUESTS
+        );
+    }
+
+    #[test]
+    fn openai_without_endpoint_or_model_says_what_to_set() {
+        let (settings, warnings) = Settings::parse(Some(&json!({"backend": "openai"})));
+        assert_eq!(settings.backend, Backend::Openai);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        let text = warnings[0].to_string();
+        assert!(
+            text.contains("`endpoint`") && text.contains("`remoteModel`"),
+            "{text}"
+        );
+        let (_, warnings) = Settings::parse(Some(&json!({
+            "backend": "openai", "endpoint": "http://127.0.0.1:8080"
+        })));
+        let text = warnings[0].to_string();
+        assert!(
+            !text.contains("`endpoint`") && text.contains("`remoteModel`"),
+            "{text}"
+        );
+        // Remote settings without the backend are harmless: the local model is used.
+        let (_, warnings) = Settings::parse(Some(&json!({"endpoint": "http://127.0.0.1:8080"})));
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    #[test]
+    fn bad_remote_values_warn_and_default() {
+        let (settings, warnings) = Settings::parse(Some(&json!({
+            "backend": "ollama",
+            "maxConcurrentRequests": 0,
+            "allowInsecureHttp": "yes",
+            "endpoint": " ",
+        })));
+        assert_eq!(settings, Settings::default());
+        assert_eq!(warnings.len(), 4, "{warnings:?}");
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.to_string().contains("unknown backend `ollama`")),
+            "{warnings:?}"
+        );
     }
 
     #[test]

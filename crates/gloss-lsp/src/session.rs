@@ -1,11 +1,14 @@
 //! The server's state shared by all handlers, and the immutable snapshot each request works on.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use dashmap::DashMap;
+use gloss_explain::Backend;
 use gloss_explain::cache::{CacheLimits, ExplanationCache};
+use gloss_explain::remote::RemoteConfig;
 use gloss_explain::service::ExplainService;
 use gloss_model::catalog::Catalog;
 use gloss_syntax::PositionEncoding;
@@ -64,8 +67,13 @@ pub struct Session {
     pub service: ExplainService,
     settings: RwLock<Arc<Settings>>,
     negotiated: OnceLock<Negotiated>,
-    /// The model spec the running model was started from.
-    model_spec: Mutex<Option<String>>,
+    /// What the running backend was started from.
+    backend: Mutex<Option<BackendSpec>>,
+    /// Endpoints off this machine the user was already told about.
+    announced: Mutex<HashSet<String>>,
+    /// The privacy notice for a newly configured remote endpoint, sent once the client may
+    /// receive messages.
+    privacy_notice: Mutex<Option<String>>,
     /// The cache root in use.
     cache_root: Mutex<Option<PathBuf>>,
     /// Settings warnings from `initialize`, sent once the client may receive messages.
@@ -90,7 +98,9 @@ impl Session {
             service: ExplainService::new(cache),
             settings: RwLock::new(Arc::new(Settings::default())),
             negotiated: OnceLock::new(),
-            model_spec: Mutex::new(None),
+            backend: Mutex::new(None),
+            announced: Mutex::new(HashSet::new()),
+            privacy_notice: Mutex::new(None),
             cache_root: Mutex::new(None),
             early_warnings: Mutex::new(Vec::new()),
             shutdown_requested: AtomicBool::new(false),
@@ -129,8 +139,8 @@ impl Session {
         }
     }
 
-    /// Installs new settings: a new cache directory is opened, a new model started. Returns
-    /// whether the model was (re)started, so the caller can report its loading.
+    /// Installs new settings: a new cache directory is opened, a new model (or remote backend)
+    /// started. Returns whether the model was (re)started, so the caller can report its loading.
     pub fn apply_settings(&self, settings: Settings) -> bool {
         let cache_root = settings
             .cache_dir
@@ -150,26 +160,68 @@ impl Session {
                 *current = cache_root;
             }
         }
-        let spec = settings
-            .model
-            .clone()
-            .unwrap_or_else(|| Catalog::builtin().default_entry().id.clone());
+        let spec = BackendSpec::from_settings(&settings);
         let restart = {
-            let mut current = lock(&self.model_spec);
-            let restart = current.as_deref() != Some(spec.as_str());
+            let mut current = lock(&self.backend);
+            let restart = current.as_ref() != Some(&spec);
             if restart {
                 *current = Some(spec.clone());
             }
             restart
         };
         if restart {
-            if let Some(threads) = settings.threads {
-                set_threads_once(threads);
-            }
-            self.service.start_model(spec);
+            self.start_backend(spec, &settings);
         }
         *self.settings.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(settings);
         restart
+    }
+
+    fn start_backend(&self, spec: BackendSpec, settings: &Settings) {
+        match spec {
+            BackendSpec::Local(model) => {
+                if let Some(threads) = settings.threads {
+                    set_threads_once(threads);
+                }
+                self.service.start_model(model);
+            }
+            BackendSpec::Remote(remote) => {
+                let config = RemoteConfig {
+                    endpoint: remote.endpoint,
+                    model: remote.model,
+                    api_key_env: remote.api_key_env,
+                    allow_insecure_http: remote.allow_insecure_http,
+                    max_concurrent_requests: remote.max_concurrent_requests,
+                    // A hover that runs out of time detaches and lets the answer finish into the
+                    // cache, so a busy shared server may take longer than one hover waits.
+                    request_timeout: REMOTE_REQUEST_TIMEOUT,
+                    ..RemoteConfig::default()
+                };
+                // A bad configuration is reported by the model-load report and by every hover.
+                if let Ok(target) = self.service.start_remote(config)
+                    && !target.loopback
+                    && lock(&self.announced).insert(target.endpoint.clone())
+                {
+                    *lock(&self.privacy_notice) = Some(format!(
+                        "gloss sends the code you ask it to explain, with context from open and \
+                         nearby files, to {} (model `{}`), which is not this machine. Set \
+                         `backend` to `local` to keep your code on this machine.",
+                        target.endpoint, target.model
+                    ));
+                }
+            }
+            BackendSpec::Incomplete(hint) => self.service.set_unavailable(hint),
+        }
+    }
+
+    /// Tells the user, once per endpoint, that code is sent off this machine (`window/showMessage`).
+    pub async fn send_privacy_notice(&self) {
+        let notice = lock(&self.privacy_notice).take();
+        if let Some(notice) = notice {
+            tracing::info!("{notice}");
+            self.client
+                .show_message(lsp::MessageType::INFO, format!("gloss: {notice}"))
+                .await;
+        }
     }
 
     pub fn request_shutdown(&self) {
@@ -220,6 +272,56 @@ impl Session {
         };
         if level <= self.settings().log_level {
             self.client.log_message(kind, message).await;
+        }
+    }
+}
+
+/// Time to the response headers from a model server (connecting alone still gives up after 10 s).
+const REMOTE_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// What generates explanations, as the settings describe it; a change restarts it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum BackendSpec {
+    /// A catalog id or a GGUF path.
+    Local(String),
+    Remote(RemoteSpec),
+    /// `backend = openai` without what it needs: the text says what to set.
+    Incomplete(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct RemoteSpec {
+    endpoint: String,
+    model: String,
+    api_key_env: Option<String>,
+    max_concurrent_requests: usize,
+    allow_insecure_http: bool,
+}
+
+impl BackendSpec {
+    fn from_settings(settings: &Settings) -> Self {
+        match settings.backend {
+            Backend::Local => BackendSpec::Local(
+                settings
+                    .model
+                    .clone()
+                    .unwrap_or_else(|| Catalog::builtin().default_entry().id.clone()),
+            ),
+            Backend::Openai => match (&settings.endpoint, &settings.remote_model) {
+                (Some(endpoint), Some(model)) => BackendSpec::Remote(RemoteSpec {
+                    endpoint: endpoint.clone(),
+                    model: model.clone(),
+                    api_key_env: settings.api_key_env.clone(),
+                    max_concurrent_requests: settings.max_concurrent_requests,
+                    allow_insecure_http: settings.allow_insecure_http,
+                }),
+                _ => BackendSpec::Incomplete(
+                    settings
+                        .remote_settings_complete()
+                        .err()
+                        .unwrap_or_default(),
+                ),
+            },
         }
     }
 }

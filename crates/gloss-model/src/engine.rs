@@ -53,6 +53,29 @@ enum Weights {
     Fast(Box<crate::fast::FastModel>),
 }
 
+/// The device for the weights: a GPU when gloss was built with the `cuda` or `metal` feature and
+/// one is there (unless `GLOSS_DEVICE=cpu`), else the CPU. On a GPU the reference forward pass
+/// runs, since the fast one is CPU code.
+fn select_device() -> Device {
+    #[cfg(any(feature = "cuda", feature = "metal"))]
+    {
+        if std::env::var("GLOSS_DEVICE").is_ok_and(|v| v == "cpu") {
+            return Device::Cpu;
+        }
+        #[cfg(feature = "cuda")]
+        match Device::new_cuda(0) {
+            Ok(device) => return device,
+            Err(error) => tracing::warn!(%error, "no usable CUDA device; running on the CPU"),
+        }
+        #[cfg(feature = "metal")]
+        match Device::new_metal(0) {
+            Ok(device) => return device,
+            Err(error) => tracing::warn!(%error, "no usable Metal device; running on the CPU"),
+        }
+    }
+    Device::Cpu
+}
+
 /// Whether `GLOSS_ENGINE` asks for candle's reference forward pass instead of the fast one.
 fn reference_engine_requested() -> bool {
     std::env::var("GLOSS_ENGINE").is_ok_and(|v| v == "reference")
@@ -110,8 +133,8 @@ impl LoadedModel {
             .unwrap_or(false);
         let bos = if wants_bos { tokenizer.bos_id() } else { None };
 
-        let device = Device::Cpu;
-        let fast = if reference_engine_requested() {
+        let device = select_device();
+        let fast = if reference_engine_requested() || !device.is_cpu() {
             None
         } else {
             match crate::fast::FastModel::load(path, &content, architecture.identifier()) {

@@ -42,6 +42,10 @@ pub enum ModelError {
     /// A numeric failure inside the forward pass.
     #[error("inference failed: {0}")]
     Inference(String),
+    /// A remote model server failed to answer; the text (the server client's own message) says
+    /// what is wrong and how to fix it.
+    #[error("{0}")]
+    Remote(String),
 }
 
 impl From<candle_core::Error> for ModelError {

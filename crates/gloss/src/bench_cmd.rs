@@ -1,12 +1,20 @@
-//! `gloss bench`: the yardstick for inference speed and memory, printed, never asserted.
+//! `gloss bench`: the yardstick for inference speed and memory, printed, never asserted. With
+//! `--backend openai` it measures what a client of a model server sees: time to the first token
+//! and tokens per second over the stream.
 
 use std::io::Write;
 use std::time::Instant;
 
 use anyhow::bail;
-use gloss_model::LoadedModel;
+use gloss_explain::remote::RemoteGenerator;
+use gloss_explain::service::Generator;
 use gloss_model::catalog::{Catalog, Progress, resolve_model};
+use gloss_model::{
+    CancelToken, GenerateParams, Generation, Job, JobEvent, LoadedModel, Message, Priority, Prompt,
+};
 use serde_json::json;
+
+use crate::backend_args::BackendArgs;
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
@@ -31,6 +39,8 @@ pub struct BenchArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    backend: BackendArgs,
 }
 
 /// Code-like text to tokenize into a prompt of any length; explanations are asked about code.
@@ -39,6 +49,14 @@ const PROMPT_SOURCE: &str = include_str!("../../../examples/inventory.py");
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.prompt_tokens == 0 || args.rounds == 0 {
         bail!("--prompt-tokens and --rounds must be at least 1");
+    }
+    if let Some(remote) = args.backend.remote()? {
+        if args.model.is_some() || args.threads.is_some() {
+            bail!(
+                "--model and --threads are for the local model; with --backend openai use --remote-model"
+            );
+        }
+        return run_remote(&args, remote);
     }
     if let Some(threads) = args.threads {
         if threads == 0 {
@@ -177,4 +195,93 @@ fn peak_rss_bytes() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
+}
+
+/// One streamed request per round: the prompt is code of about `--prompt-tokens` tokens (the
+/// server reports the exact count) and the answer is cut at `--gen-tokens`.
+fn run_remote(args: &BenchArgs, remote: RemoteGenerator) -> anyhow::Result<()> {
+    let identity = remote.identity();
+    // The documented estimate (3.5 characters a token) sizes the code; the server counts it.
+    let chars = (args.prompt_tokens as f64 * 3.5) as usize;
+    let code: String = PROMPT_SOURCE.chars().cycle().take(chars).collect();
+    let messages = vec![
+        Message::system("You explain code to programmers."),
+        Message::user(format!(
+            "Explain this code in detail, function by function:\n\n```python\n{code}\n```"
+        )),
+    ];
+    let mut first_tokens = Vec::new();
+    let mut rates = Vec::new();
+    let mut first_round = None;
+    let mut last = None;
+    for round in 0..=args.rounds {
+        let generation = remote_round(&remote, &messages, args.gen_tokens)?;
+        // Tokens after the first, over the time after the first: the streaming rate.
+        let rate = generation.generated_tokens.saturating_sub(1) as f64
+            / generation.generate_seconds.max(1e-9);
+        if round == 0 {
+            first_round = Some((generation.prefill_seconds, rate));
+        } else {
+            first_tokens.push(generation.prefill_seconds);
+            rates.push(rate);
+        }
+        last = Some(generation);
+    }
+    remote.shutdown();
+    let (first_ttft, first_rate) = first_round.unwrap_or_default();
+    let ttft = median(&mut first_tokens);
+    let rate = median(&mut rates);
+    let last = last.expect("at least one round ran");
+    let target = remote.target();
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let object = json!({
+            "backend": "openai",
+            "model": identity.id,
+            "endpoint": target.endpoint,
+            "remote_model": target.model,
+            "prompt_tokens": last.prompt_tokens,
+            "gen_tokens": last.generated_tokens,
+            "time_to_first_token_seconds": ttft,
+            "stream_tokens_per_second": rate,
+            "first_round_time_to_first_token_seconds": first_ttft,
+            "first_round_stream_tokens_per_second": first_rate,
+        });
+        writeln!(out, "{object:#}")?;
+    } else {
+        writeln!(out, "model            {} (openai backend)", identity.id)?;
+        writeln!(
+            out,
+            "first token      {:.3} s ({} prompt tokens; first round {first_ttft:.3} s)",
+            ttft, last.prompt_tokens
+        )?;
+        writeln!(
+            out,
+            "stream           {rate:.1} tokens/s ({} tokens; first round {first_rate:.1})",
+            last.generated_tokens
+        )?;
+    }
+    Ok(())
+}
+
+fn remote_round(
+    remote: &RemoteGenerator,
+    messages: &[Message],
+    gen_tokens: usize,
+) -> anyhow::Result<Generation> {
+    let events = remote.submit(Job {
+        prompt: Prompt::Chat(messages.to_vec()),
+        params: GenerateParams {
+            max_tokens: gen_tokens.max(1),
+            ..GenerateParams::default()
+        },
+        priority: Priority::Command,
+        cancel: CancelToken::new(),
+    });
+    for event in events {
+        if let JobEvent::Finished(outcome) = event {
+            return Ok(outcome?);
+        }
+    }
+    bail!("the request ended without an answer")
 }

@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use anyhow::{Context as _, bail};
+use gloss_explain::service::Generator;
 use gloss_explain::{
     ExplanationKind, Level, PreparedExplanation, drop_ungrounded, prepare, shape_answer,
 };
@@ -12,6 +13,7 @@ use gloss_model::{CancelToken, GenerateParams, Job, JobEvent, ModelWorker, Prior
 use gloss_syntax::{Document, Language, PickOptions, Position, PositionEncoding, pick_at};
 use serde_json::json;
 
+use crate::backend_args::BackendArgs;
 use crate::location::Location;
 
 #[derive(clap::Args)]
@@ -39,6 +41,8 @@ pub struct ExplainArgs {
     /// The long explanation (as the editor's "Explain" action gives) instead of the hover.
     #[arg(long)]
     full: bool,
+    #[command(flatten)]
+    backend: BackendArgs,
 }
 
 pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
@@ -55,10 +59,19 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
         "start_line": region.start_line + 1,
         "end_line": region.end_line + 1,
     });
-    let model_spec = args
-        .model
-        .clone()
-        .unwrap_or_else(|| Catalog::builtin().default_entry().id.clone());
+    let remote = args.backend.remote()?;
+    if remote.is_some() && args.model.is_some() {
+        bail!(
+            "--model names a local model; with --backend openai, name the model with --remote-model"
+        );
+    }
+    let model_spec = match &remote {
+        Some(remote) => remote.identity().id,
+        None => args
+            .model
+            .clone()
+            .unwrap_or_else(|| Catalog::builtin().default_entry().id.clone()),
+    };
 
     if args.dry_run {
         let prompt = render_chatml(&prepared.messages);
@@ -84,22 +97,40 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
         return Ok(());
     }
 
-    let progress = if args.json {
-        Progress::Lines
-    } else {
-        Progress::Auto
+    let (model_json, generator): (serde_json::Value, Box<dyn Generator>) = match remote {
+        Some(remote) => {
+            let identity = remote.identity();
+            let target = remote.target();
+            let model = json!({
+                "id": identity.id,
+                "sha256": identity.sha256,
+                "backend": "openai",
+                "endpoint": target.endpoint,
+                "remote_model": target.model,
+            });
+            (model, Box::new(remote))
+        }
+        None => {
+            let progress = if args.json {
+                Progress::Lines
+            } else {
+                Progress::Auto
+            };
+            let resolved = resolve_model(&model_spec, args.offline, progress)?;
+            let worker = ModelWorker::spawn(resolved.path.clone());
+            worker.wait_ready()?;
+            let model = json!({ "id": resolved.id, "sha256": resolved.sha256 });
+            (model, Box::new(worker))
+        }
     };
-    let resolved = resolve_model(&model_spec, args.offline, progress)?;
     if !args.json {
         eprintln!(
             "gloss: {} with {}",
             describe_region(&prepared, &args.location),
-            resolved.id
+            model_json["id"].as_str().unwrap_or_default()
         );
     }
-    let worker = ModelWorker::spawn(resolved.path.clone());
-    worker.wait_ready()?;
-    let events = worker.submit(Job {
+    let events = generator.submit(Job {
         prompt: Prompt::Chat(prepared.messages.clone()),
         params: GenerateParams {
             max_tokens: args.max_tokens.unwrap_or(kind.default_max_tokens()),
@@ -121,13 +152,14 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
             Err(_) => bail!("the model thread stopped without an answer"),
         }
     };
+    generator.shutdown();
     tracing::debug!(raw = %generation.text, "model answer before shaping");
     let grounded = drop_ungrounded(kind, generation.text.trim(), &prepared.known_names);
     let answer = shape_answer(kind, &grounded.text);
     if args.json {
         let object = json!({
             "region": region_json,
-            "model": { "id": resolved.id, "sha256": resolved.sha256 },
+            "model": model_json,
             "explanation": answer,
             "unknown_names": grounded.before.unknown,
             "prompt_tokens": generation.prompt_tokens,

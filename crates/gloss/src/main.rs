@@ -1,5 +1,6 @@
 //! The `gloss` binary: parses arguments, sets up logging to stderr, and calls into the libraries.
 
+mod backend_args;
 mod bench_cmd;
 mod eval_cmd;
 mod explain_cmd;

@@ -14,10 +14,16 @@ export const SERVER_SETTING_KEYS = [
   "cacheDir",
   "threads",
   "logLevel",
+  "backend",
+  "endpoint",
+  "remoteModel",
+  "apiKeyEnv",
+  "maxConcurrentRequests",
+  "allowInsecureHttp",
 ] as const;
 
 export type ServerSettingKey = (typeof SERVER_SETTING_KEYS)[number];
-export type ServerSettings = Partial<Record<ServerSettingKey, string | number>>;
+export type ServerSettings = Partial<Record<ServerSettingKey, string | number | boolean>>;
 
 /** Settings whose values are paths (or may be: `model` takes a GGUF path as well as a catalog id). */
 const PATH_KEYS: ReadonlySet<ServerSettingKey> = new Set(["model", "cacheDir"]);
@@ -27,7 +33,12 @@ const STRING_KEYS: ReadonlySet<ServerSettingKey> = new Set([
   "prefetch",
   "cacheDir",
   "logLevel",
+  "backend",
+  "endpoint",
+  "remoteModel",
+  "apiKeyEnv",
 ]);
+const BOOLEAN_KEYS: ReadonlySet<ServerSettingKey> = new Set(["allowInsecureHttp"]);
 
 export interface ExpandContext {
   /** The first workspace folder's path, if a folder is open. */
@@ -78,6 +89,13 @@ export function toServerSettings(
       const text = raw.trim();
       if (text === "") continue;
       out[key] = PATH_KEYS.has(key) ? expandPath(text, ctx) : text;
+    } else if (BOOLEAN_KEYS.has(key)) {
+      if (typeof raw === "string" && (raw.trim() === "true" || raw.trim() === "false")) {
+        out[key] = raw.trim() === "true";
+      } else {
+        // Passed through: the server warns about anything but a boolean.
+        out[key] = raw as boolean;
+      }
     } else if (typeof raw === "number") {
       out[key] = raw;
     } else if (typeof raw === "string") {

@@ -42,6 +42,7 @@ pub async fn did_change_configuration(
     for warning in warnings {
         session.log(LogLevel::Warn, warning).await;
     }
+    session.send_privacy_notice().await;
     if restarted {
         session
             .log(LogLevel::Info, "the model changed; restarting it")

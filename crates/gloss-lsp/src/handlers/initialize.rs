@@ -85,6 +85,7 @@ pub async fn initialized(session: Arc<Session>) -> anyhow::Result<()> {
     for warning in warnings {
         session.log(LogLevel::Warn, warning).await;
     }
+    session.send_privacy_notice().await;
     tokio::spawn(report_model_load(session));
     Ok(())
 }
@@ -92,12 +93,19 @@ pub async fn initialized(session: Arc<Session>) -> anyhow::Result<()> {
 /// Shows the model loading as progress, then says whether it worked and, if not, how to fix it.
 pub async fn report_model_load(session: Arc<Session>) {
     let features = session.negotiated().features;
-    let spec = session.settings().model.clone().unwrap_or_else(|| {
-        gloss_model::catalog::Catalog::builtin()
-            .default_entry()
-            .id
+    let settings = session.settings();
+    let spec = match settings.backend {
+        gloss_explain::Backend::Openai => settings
+            .remote_model
             .clone()
-    });
+            .unwrap_or_else(|| "remote model".into()),
+        gloss_explain::Backend::Local => settings.model.clone().unwrap_or_else(|| {
+            gloss_model::catalog::Catalog::builtin()
+                .default_entry()
+                .id
+                .clone()
+        }),
+    };
     let progress = Reporter::begin(
         &session.client,
         features.work_done_progress,

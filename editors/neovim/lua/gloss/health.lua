@@ -41,8 +41,19 @@ function M.check()
     warn(("`%s --version` failed: %s"):format(path, version))
   end
 
-  local model = (config.settings or {}).model or DEFAULT_MODEL
-  if model:find("/") or model:find("%.gguf$") then
+  local settings_ = config.settings or {}
+  local model = settings_.model or DEFAULT_MODEL
+  if settings_.backend == "openai" then
+    -- A model server: nothing to find on disk; the server reports an unreachable endpoint per hover.
+    if settings_.endpoint and settings_.remoteModel then
+      ok(("model server: %s (model %s)"):format(settings_.endpoint, settings_.remoteModel))
+    else
+      error("backend = \"openai\" needs settings.endpoint and settings.remoteModel")
+    end
+    if settings_.apiKeyEnv and vim.env[settings_.apiKeyEnv] == nil then
+      warn(("the API key variable %s is not set in this Neovim's environment"):format(settings_.apiKeyEnv))
+    end
+  elseif model:find("/") or model:find("%.gguf$") then
     local file = vim.fn.expand(model)
     if vim.fn.filereadable(file) == 1 then
       ok(("model file: %s"):format(file))

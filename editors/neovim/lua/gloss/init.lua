@@ -20,7 +20,8 @@ M.defaults = {
   -- Files or directories that mark a project root (none found: the file's directory).
   root_markers = { ".git", "pyproject.toml", "setup.py", "Cargo.toml", "package.json" },
   -- gloss settings, sent as initializationOptions and as `settings.gloss`:
-  -- model, level, maxTokens, hoverTimeoutMs, prefetch, cacheDir, threads, logLevel.
+  -- model, level, maxTokens, hoverTimeoutMs, prefetch, cacheDir, threads, logLevel, and for a
+  -- model server backend, endpoint, remoteModel, apiKeyEnv, maxConcurrentRequests, allowInsecureHttp.
   settings = {},
   -- Show the server's progress ("gloss: explaining `f` 40%") in the message area (0.8+).
   -- false: off; a function(message, value, client): called instead of echoing.

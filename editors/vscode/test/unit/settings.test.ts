@@ -58,6 +58,12 @@ describe("toServerSettings", () => {
         cacheDir: "~/tmp/cache",
         threads: 2,
         logLevel: "debug",
+        backend: "openai",
+        endpoint: " https://gpu.example.com/v1 ",
+        remoteModel: "qwen2.5-coder-7b",
+        apiKeyEnv: "GLOSS_API_KEY",
+        maxConcurrentRequests: 8,
+        allowInsecureHttp: false,
       }),
       {
         model: "smollm2-135m",
@@ -68,13 +74,34 @@ describe("toServerSettings", () => {
         cacheDir: "/home/ann/tmp/cache",
         threads: 2,
         logLevel: "debug",
+        backend: "openai",
+        endpoint: "https://gpu.example.com/v1",
+        remoteModel: "qwen2.5-coder-7b",
+        apiKeyEnv: "GLOSS_API_KEY",
+        maxConcurrentRequests: 8,
+        allowInsecureHttp: false,
       },
     );
   });
   it("covers exactly the keys of the server's config.rs", () => {
     assert.deepEqual(
       [...SERVER_SETTING_KEYS].sort(),
-      ["cacheDir", "hoverTimeoutMs", "level", "logLevel", "maxTokens", "model", "prefetch", "threads"],
+      [
+        "allowInsecureHttp",
+        "apiKeyEnv",
+        "backend",
+        "cacheDir",
+        "endpoint",
+        "hoverTimeoutMs",
+        "level",
+        "logLevel",
+        "maxConcurrentRequests",
+        "maxTokens",
+        "model",
+        "prefetch",
+        "remoteModel",
+        "threads",
+      ],
     );
   });
   it("never passes other gloss.* settings (server.path, trace) to the server", () => {
@@ -86,6 +113,11 @@ describe("toServerSettings", () => {
       model: "/work/proj/m.gguf",
       cacheDir: "/work/proj/.c",
     });
+  });
+  it("passes booleans, and boolean strings as booleans", () => {
+    assert.deepEqual(from({ allowInsecureHttp: true }), { allowInsecureHttp: true });
+    assert.deepEqual(from({ allowInsecureHttp: " false" }), { allowInsecureHttp: false });
+    assert.deepEqual(from({ maxConcurrentRequests: "16" }), { maxConcurrentRequests: 16 });
   });
   it("turns numeric strings into numbers", () => {
     assert.deepEqual(from({ maxTokens: "128", threads: " 4 " }), { maxTokens: 128, threads: 4 });
