@@ -196,15 +196,7 @@ impl LoadedModel {
     /// `start == 0` begins a new sequence: the model forgets every earlier token, so one request's
     /// KV cache never leaks into the next.
     pub fn forward(&mut self, tokens: &[u32], start: usize) -> Result<Vec<f32>, ModelError> {
-        if tokens.is_empty() {
-            return Err(ModelError::Inference("forward pass over no tokens".into()));
-        }
-        if start + tokens.len() > self.info.context_length {
-            return Err(ModelError::PromptTooLong {
-                prompt_tokens: start + tokens.len(),
-                context_length: self.info.context_length,
-            });
-        }
+        self.check_positions(tokens, start)?;
         if start == 0 {
             self.reset();
         }
@@ -221,6 +213,19 @@ impl LoadedModel {
             .squeeze(0)?
             .to_dtype(candle_core::DType::F32)?
             .to_vec1()?)
+    }
+
+    fn check_positions(&self, tokens: &[u32], start: usize) -> Result<(), ModelError> {
+        if tokens.is_empty() {
+            return Err(ModelError::Inference("forward pass over no tokens".into()));
+        }
+        if start + tokens.len() > self.info.context_length {
+            return Err(ModelError::PromptTooLong {
+                prompt_tokens: start + tokens.len(),
+                context_length: self.info.context_length,
+            });
+        }
+        Ok(())
     }
 
     /// How many leading tokens of `prompt` are already in the cache and need no prefill. Always
@@ -252,15 +257,7 @@ impl LoadedModel {
         start: usize,
         rows: usize,
     ) -> Result<Vec<f32>, ModelError> {
-        if tokens.is_empty() {
-            return Err(ModelError::Inference("forward pass over no tokens".into()));
-        }
-        if start + tokens.len() > self.info.context_length {
-            return Err(ModelError::PromptTooLong {
-                prompt_tokens: start + tokens.len(),
-                context_length: self.info.context_length,
-            });
-        }
+        self.check_positions(tokens, start)?;
         let Weights::Fast(model) = &mut self.weights else {
             return Err(ModelError::Inference(
                 "batched logits need the fast engine".into(),
