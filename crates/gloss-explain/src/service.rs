@@ -353,6 +353,11 @@ impl ExplainService {
     /// Resolves `spec` (a catalog id or a GGUF path, never downloading) on a background thread
     /// and starts the model. Whatever ran before is cancelled and shut down.
     pub fn start_model(&self, spec: String) {
+        self.start_model_with_threads(spec, None)
+    }
+
+    /// Like [`Self::start_model`], with `threads` compute threads for the model (`None`: default).
+    pub fn start_model_with_threads(&self, spec: String, threads: Option<usize>) {
         let epoch = self.replace_engine(EngineState::Resolving);
         let inner = Arc::downgrade(&self.inner);
         let spawned = std::thread::Builder::new()
@@ -361,7 +366,8 @@ impl ExplainService {
                 let state = match resolve(&spec) {
                     Ok((identity, path)) => {
                         tracing::info!(model = %identity.id, path = %path.display(), "starting the model");
-                        let worker: Arc<dyn Generator> = Arc::new(ModelWorker::spawn(path));
+                        let worker: Arc<dyn Generator> =
+                            Arc::new(ModelWorker::spawn_with_threads(path, threads));
                         EngineState::Running(Engine::new(identity, worker))
                     }
                     Err(reason) => {

@@ -127,7 +127,7 @@ pub struct Settings {
     /// The cache root (entries go to `<cacheDir>/explanations`); `None` is `$GLOSS_CACHE_DIR` or
     /// the user's cache directory.
     pub cache_dir: Option<PathBuf>,
-    /// Compute threads for the model; only honoured before the model first loads.
+    /// Compute threads for the model; a change restarts the model with them.
     pub threads: Option<usize>,
     pub log_level: LogLevel,
     /// `local` (the in-process model, the default) or `openai` (a model server).

@@ -170,19 +170,16 @@ impl Session {
             restart
         };
         if restart {
-            self.start_backend(spec, &settings);
+            self.start_backend(spec);
         }
         *self.settings.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(settings);
         restart
     }
 
-    fn start_backend(&self, spec: BackendSpec, settings: &Settings) {
+    fn start_backend(&self, spec: BackendSpec) {
         match spec {
-            BackendSpec::Local(model) => {
-                if let Some(threads) = settings.threads {
-                    set_threads_once(threads);
-                }
-                self.service.start_model(model);
+            BackendSpec::Local(model, threads) => {
+                self.service.start_model_with_threads(model, threads);
             }
             BackendSpec::Remote(remote) => {
                 let config = RemoteConfig {
@@ -282,8 +279,8 @@ const REMOTE_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_se
 /// What generates explanations, as the settings describe it; a change restarts it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum BackendSpec {
-    /// A catalog id or a GGUF path.
-    Local(String),
+    /// A catalog id or a GGUF path, and the compute threads (a change restarts the model).
+    Local(String, Option<usize>),
     Remote(RemoteSpec),
     /// `backend = openai` without what it needs: the text says what to set.
     Incomplete(String),
@@ -306,6 +303,7 @@ impl BackendSpec {
                     .model
                     .clone()
                     .unwrap_or_else(|| Catalog::builtin().default_entry().id.clone()),
+                settings.threads,
             ),
             Backend::Openai => match (&settings.endpoint, &settings.remote_model) {
                 (Some(endpoint), Some(model)) => BackendSpec::Remote(RemoteSpec {
@@ -326,42 +324,6 @@ impl BackendSpec {
     }
 }
 
-/// Sets the compute threads before the first model in this process starts; later it is too late
-/// (the thread pools exist), so a change then needs a restart of the server.
-fn set_threads_once(threads: usize) {
-    static DONE: OnceLock<usize> = OnceLock::new();
-    let mut first = false;
-    let chosen = *DONE.get_or_init(|| {
-        first = true;
-        threads
-    });
-    if !first {
-        if chosen != threads {
-            tracing::warn!(
-                threads,
-                chosen,
-                "`threads` takes effect when the server restarts"
-            );
-        }
-        return;
-    }
-    let already = ["RAYON_NUM_THREADS", "CANDLE_NUM_THREADS"]
-        .iter()
-        .any(|name| std::env::var_os(name).is_some());
-    if already {
-        tracing::info!("RAYON_NUM_THREADS/CANDLE_NUM_THREADS are set; they win over `threads`");
-        return;
-    }
-    // SAFETY: `set_var` races only with a concurrent read or write of the environment on another
-    // thread. This runs while `initialize` is handled, before the first model thread (the only
-    // code of ours that reads these variables) exists, and no gloss thread reads the environment
-    // while a server initializes.
-    unsafe {
-        std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
-        std::env::set_var("CANDLE_NUM_THREADS", threads.to_string());
-    }
-}
-
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -373,4 +335,26 @@ pub struct Snapshot {
     pub settings: Arc<Settings>,
     pub encoding: PositionEncoding,
     pub features: ClientFeatures,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn spec(settings: serde_json::Value) -> BackendSpec {
+        BackendSpec::from_settings(&Settings::parse(Some(&settings)).0)
+    }
+
+    #[test]
+    fn a_new_thread_count_is_a_new_local_backend() {
+        let base = spec(json!({"model": "smollm2-135m"}));
+        assert_eq!(base, spec(json!({"model": "smollm2-135m"})));
+        assert_ne!(base, spec(json!({"model": "smollm2-135m", "threads": 1})));
+        assert_eq!(
+            spec(json!({"model": "smollm2-135m", "threads": 1})),
+            BackendSpec::Local("smollm2-135m".into(), Some(1))
+        );
+    }
 }

@@ -94,6 +94,12 @@ pub struct LoadedModel {
 
 impl LoadedModel {
     pub fn load(path: &Path) -> Result<Self, ModelError> {
+        Self::load_with_threads(path, None)
+    }
+
+    /// Loads with `threads` compute threads for the fast engine's own pool (`None`: the default).
+    /// The reference engine always uses candle's process-wide pool.
+    pub fn load_with_threads(path: &Path, threads: Option<usize>) -> Result<Self, ModelError> {
         let started = Instant::now();
         let file = File::open(path).map_err(|source| ModelError::Unreadable {
             path: path.to_owned(),
@@ -137,7 +143,7 @@ impl LoadedModel {
         let fast = if reference_engine_requested() || !device.is_cpu() {
             None
         } else {
-            match crate::fast::FastModel::load(path, &content, architecture.identifier()) {
+            match crate::fast::FastModel::load(path, &content, architecture.identifier(), threads) {
                 Ok(model) => Some(Weights::Fast(Box::new(model))),
                 Err(reason) => {
                     tracing::info!(%reason, "fast engine unavailable, using the reference engine");

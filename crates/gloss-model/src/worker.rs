@@ -113,6 +113,12 @@ impl ModelWorker {
     /// Starts the model thread, which loads `path` and then serves jobs. Returns at once: jobs
     /// submitted while the model loads wait for it.
     pub fn spawn(path: PathBuf) -> Self {
+        Self::spawn_with_threads(path, None)
+    }
+
+    /// Like [`ModelWorker::spawn`], with `threads` compute threads for the model (`None`: the
+    /// default). Each worker has its own pool, so a new thread count takes effect with a new worker.
+    pub fn spawn_with_threads(path: PathBuf, threads: Option<usize>) -> Self {
         let (commands, receiver) = crossbeam_channel::unbounded();
         let shared = Arc::new(Shared {
             state: Mutex::new(LoadState::Loading),
@@ -121,7 +127,7 @@ impl ModelWorker {
         let thread_shared = shared.clone();
         let thread = std::thread::Builder::new()
             .name("gloss-model".into())
-            .spawn(move || run_model_thread(path, receiver, thread_shared))
+            .spawn(move || run_model_thread(path, threads, receiver, thread_shared))
             .expect("the OS refused to start the model thread");
         Self {
             commands,
@@ -203,8 +209,13 @@ fn publish(shared: &Shared, state: LoadState) {
     shared.changed.notify_all();
 }
 
-fn run_model_thread(path: PathBuf, commands: Receiver<Command>, shared: Arc<Shared>) {
-    let mut model = match LoadedModel::load(&path) {
+fn run_model_thread(
+    path: PathBuf,
+    threads: Option<usize>,
+    commands: Receiver<Command>,
+    shared: Arc<Shared>,
+) {
+    let mut model = match LoadedModel::load_with_threads(&path, threads) {
         Ok(model) => {
             tracing::info!(
                 path = %path.display(),

@@ -55,7 +55,7 @@ fn load(file: &str) -> (FastModel, Reference) {
         .to_string()
         .unwrap()
         .clone();
-    let fast = FastModel::load(&path, &content, &arch).unwrap();
+    let fast = FastModel::load(&path, &content, &arch, None).unwrap();
     let reference = match arch.as_str() {
         "llama" => Reference::Llama(
             quantized_llama::ModelWeights::from_gguf(content, &mut reader, &Device::Cpu).unwrap(),

@@ -10,8 +10,8 @@ pub struct LspArgs {
     /// `TransportKind.stdio`) always pass this flag.
     #[arg(long)]
     stdio: bool,
-    /// Compute threads for the model (default: the number of physical cores). Wins over the
-    /// `threads` setting, which can only take effect before the first model loads.
+    /// Compute threads for the model when the `threads` setting does not say (default: the
+    /// number of physical cores).
     #[arg(long)]
     threads: Option<usize>,
 }

@@ -133,10 +133,13 @@ impl Tensors<'_> {
 
 impl FastModel {
     /// Maps `path` (whose header `content` was already read) and builds the model over it.
+    /// `threads`: the compute threads of this model's own pool (default: candle's choice, the
+    /// physical cores or `CANDLE_NUM_THREADS`).
     pub fn load(
         path: &Path,
         content: &gguf_file::Content,
         arch: &str,
+        threads: Option<usize>,
     ) -> Result<Self, Unsupported> {
         let file = File::open(path).map_err(|e| Unsupported(e.to_string()))?;
         // SAFETY: the model file is opened read-only and gloss never writes it while loaded;
@@ -215,7 +218,9 @@ impl FastModel {
             });
         }
         let kv_dim = cfg.n_kv_heads * cfg.head_dim;
-        let threads = candle_core::utils::get_num_threads().max(1);
+        let threads = threads
+            .unwrap_or_else(candle_core::utils::get_num_threads)
+            .max(1);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("gloss-fast-{i}"))
