@@ -6,160 +6,23 @@
 //! CI must run it.
 
 mod support;
+// The same llama-server spawner the gloss crates' end-to-end tests use.
+#[path = "../../../tests/support/llama_server.rs"]
+mod llama_server;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::thread;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use gloss_remote::{
     CancelCheck, ChatMessage, ChatRequest, FinishReason, RemoteClient, RemoteConfig, RemoteError,
     RemoteEvent, RetryPolicy,
 };
+use llama_server::{LlamaServer, locate};
 use support::{Collected, collect, never};
 
-const DEFAULT_SERVER: &str = "/root/.cache/gloss/bench/bin/mainline/llama-server";
-const DEFAULT_MODEL: &str = "/root/.cache/gloss/models/SmolLM2-135M-Instruct.Q4_1.gguf";
-/// Loading a 100 MB model is quick, but CI machines and shared build hosts can be slow.
-const STARTUP: Duration = Duration::from_secs(120);
 /// A whole short answer from a 135M model on two threads, with room for a loaded machine.
 const ANSWER: Duration = Duration::from_secs(120);
-
-/// A running llama-server, killed on drop.
-struct LlamaServer {
-    child: Child,
-    log: PathBuf,
-}
-
-impl LlamaServer {
-    fn start(binary: &Path, model: &Path, port: u16) -> Self {
-        static STARTS: AtomicUsize = AtomicUsize::new(0);
-        let n = STARTS.fetch_add(1, Ordering::SeqCst);
-        let log = std::env::temp_dir().join(format!("gloss-remote-llama-server-{port}-{n}.log"));
-        let log_file = std::fs::File::create(&log).unwrap();
-        let child = Command::new(binary)
-            .args([
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "-c",
-                "2048",
-                "-np",
-                "2",
-                "-t",
-                "2",
-                "-m",
-            ])
-            .arg(model)
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().unwrap())
-            .stderr(log_file)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-        let mut server = Self { child, log };
-        server.wait_healthy(port);
-        server
-    }
-
-    /// Waits until `GET /health` answers 200 (it answers 503 while the model loads).
-    fn wait_healthy(&mut self, port: u16) {
-        let deadline = Instant::now() + STARTUP;
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!(
-                    "llama-server exited ({status}) while starting:\n{}",
-                    self.log_tail()
-                );
-            }
-            if health_status(port) == Some(200) {
-                return;
-            }
-            thread::sleep(Duration::from_millis(200));
-        }
-        panic!(
-            "llama-server not healthy within {STARTUP:?}:\n{}",
-            self.log_tail()
-        );
-    }
-
-    /// Waits until the server's log contains `needle`.
-    fn wait_for_log(&self, needle: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if std::fs::read_to_string(&self.log)
-                .unwrap_or_default()
-                .contains(needle)
-            {
-                return;
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-        panic!("llama-server never logged {needle:?}:\n{}", self.log_tail());
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
-    }
-}
-
-impl Drop for LlamaServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// The status of `GET /health`, with plain std so readiness does not depend on the code under test.
-fn health_status(port: u16) -> Option<u16> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    stream
-        .write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        .ok()?;
-    let mut head = [0u8; 12];
-    stream.read_exact(&mut head).ok()?;
-    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
-}
-
-/// The binary and model, or `None` (after a loud notice) when the test cannot run here.
-fn locate() -> Option<(PathBuf, PathBuf)> {
-    let binary = PathBuf::from(
-        std::env::var("GLOSS_LLAMA_SERVER").unwrap_or_else(|_| DEFAULT_SERVER.into()),
-    );
-    let model =
-        PathBuf::from(std::env::var("GLOSS_TEST_MODEL").unwrap_or_else(|_| DEFAULT_MODEL.into()));
-    let missing: Vec<String> = [
-        ("GLOSS_LLAMA_SERVER", &binary),
-        ("GLOSS_TEST_MODEL", &model),
-    ]
-    .iter()
-    .filter(|(_, path)| !path.is_file())
-    .map(|(var, path)| format!("{} (set {var})", path.display()))
-    .collect();
-    if missing.is_empty() {
-        return Some((binary, model));
-    }
-    let message = format!(
-        "llama-server end-to-end test cannot run: missing {}",
-        missing.join(", ")
-    );
-    if std::env::var_os("CI").is_some() {
-        panic!("{message}; CI must run this test");
-    }
-    eprintln!("\n!!!!!!!! SKIPPED: {message} !!!!!!!!\n");
-    None
-}
 
 fn free_port() -> u16 {
     support::closed_port()
@@ -257,7 +120,11 @@ fn real_llama_server() {
         cancelled_at.elapsed()
     );
     // The server saw the connection close and stopped generating (llama-server logs the cancel).
-    server.wait_for_log("cancel task");
+    assert!(
+        server.wait_for_log("cancel task", Duration::from_secs(10)),
+        "llama-server never logged the cancellation:\n{}",
+        server.log_tail()
+    );
     let got = answer(&client, "Name one color.", 8);
     assert!(
         got.result.is_ok(),
