@@ -6,32 +6,8 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{ClientOptions, TestClient, capable, test_model};
+use common::{ClientOptions, IN_AREA, IN_CLAMP, PYTHON, TestClient, capable, file_uri, test_model};
 use serde_json::{Value, json};
-
-const PYTHON: &str = "import math
-
-
-def area_of_circle(radius):
-    \"\"\"Return the area of a circle.\"\"\"
-    return math.pi * radius ** 2
-
-
-def clamp(value, low, high):
-    if value < low:
-        return low
-    if value > high:
-        return high
-    return value
-";
-
-/// `clamp`'s body, where hovers point.
-const IN_CLAMP: (u32, u32) = (10, 8);
-const IN_AREA: (u32, u32) = (5, 8);
-
-fn file_uri(dir: &Path, name: &str) -> String {
-    format!("file://{}", dir.join(name).display())
-}
 
 /// A client on the test model with a fresh cache and short answers (tests need the model to
 /// answer, not to write essays). `extra` settings override.

@@ -9,32 +9,9 @@ mod llama_server;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{ClientOptions, TestClient, capable};
+use common::{ClientOptions, IN_AREA, IN_CLAMP, PYTHON, TestClient, capable, file_uri};
 use llama_server::{LlamaServer, REMOTE_MODEL, free_port, locate};
 use serde_json::{Value, json};
-
-const PYTHON: &str = "import math
-
-
-def area_of_circle(radius):
-    \"\"\"Return the area of a circle.\"\"\"
-    return math.pi * radius ** 2
-
-
-def clamp(value, low, high):
-    if value < low:
-        return low
-    if value > high:
-        return high
-    return value
-";
-
-const IN_CLAMP: (u32, u32) = (10, 8);
-const IN_AREA: (u32, u32) = (5, 8);
-
-fn file_uri(dir: &Path, name: &str) -> String {
-    format!("file://{}", dir.join(name).display())
-}
 
 /// A client on the openai backend with a fresh cache; `extra` settings override.
 fn remote_options(cache: &Path, endpoint: &str, extra: Value) -> ClientOptions {

@@ -1,26 +1,12 @@
 //! `gloss eval` end to end: the built binary explains real cases with the real test model and
 //! scores them with the real embedding model (fetched into the user's store on first use).
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::Command;
 
+use common::{repo_root, test_model};
 use serde_json::Value;
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn test_model() -> PathBuf {
-    let dir = std::env::var_os("GLOSS_TEST_MODEL_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").expect("HOME is set"))
-                .join(".cache/gloss/models")
-        });
-    let path = dir.join("SmolLM2-135M-Instruct.Q4_1.gguf");
-    assert!(path.is_file(), "test model missing at {}", path.display());
-    path
-}
 
 fn eval(prompt: &str) -> Value {
     let out = tempfile::tempdir().unwrap();

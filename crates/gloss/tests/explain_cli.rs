@@ -1,51 +1,8 @@
 //! `gloss explain` end to end: the built binary, a real file, the real test model.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn test_model() -> PathBuf {
-    let dir = std::env::var_os("GLOSS_TEST_MODEL_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| dirs_home().join(".cache").join("gloss").join("models"));
-    let path = dir.join("SmolLM2-135M-Instruct.Q4_1.gguf");
-    assert!(
-        path.is_file(),
-        "test model missing at {}: run `cargo run -- models pull smollm2-135m`",
-        path.display()
-    );
-    path
-}
-
-fn dirs_home() -> PathBuf {
-    std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .expect("HOME is set")
-}
-
-fn gloss(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gloss"))
-        .args(args)
-        .current_dir(repo_root())
-        // An empty store: nothing here may be fetched or found by accident.
-        .env(
-            "GLOSS_MODEL_DIR",
-            std::env::temp_dir().join("gloss-empty-store"),
-        )
-        .output()
-        .expect("gloss runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use common::{gloss, stderr, stdout, test_model};
 
 #[test]
 fn explains_a_python_method_as_json_with_the_real_model() {

@@ -1,33 +1,18 @@
 //! End to end: the built `gloss lsp` binary over stdio with the real test model: initialize, open,
 //! hover (explained, then cached), shutdown and exit with the exit codes the specification asks for.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::test_model;
 use serde_json::{Value, json};
 
 const TIMEOUT: Duration = Duration::from_secs(180);
-
-fn test_model() -> PathBuf {
-    let dir = std::env::var_os("GLOSS_TEST_MODEL_DIR")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/gloss/models"))
-        })
-        .expect("set GLOSS_TEST_MODEL_DIR or HOME");
-    let path = dir.join("SmolLM2-135M-Instruct.Q4_1.gguf");
-    assert!(
-        path.is_file(),
-        "the test model is missing at {}: run `cargo run -p gloss -- models pull smollm2-135m` \
-         (or set GLOSS_TEST_MODEL_DIR)",
-        path.display()
-    );
-    path
-}
 
 struct Server {
     child: Child,

@@ -1,38 +1,13 @@
 //! `gloss explain` and `gloss bench` with `--backend openai`, end to end: the built binary against
 //! a real llama-server serving the test model, and the flags' checks (those need no server).
 
+mod common;
 #[path = "../../../tests/support/llama_server.rs"]
 mod llama_server;
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use common::{gloss, stderr, stdout};
 
 use llama_server::{LlamaServer, REMOTE_MODEL, free_port, locate};
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn gloss(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gloss"))
-        .args(args)
-        .current_dir(repo_root())
-        // An empty store: the remote backend must not need a local model.
-        .env(
-            "GLOSS_MODEL_DIR",
-            std::env::temp_dir().join("gloss-empty-store"),
-        )
-        .output()
-        .expect("gloss runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 #[test]
 fn explain_and_bench_through_llama_server() {

@@ -14,6 +14,31 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::{mpsc, oneshot};
 
+/// The Python document most tests open: a documented function and an undocumented one.
+pub const PYTHON: &str = "import math
+
+
+def area_of_circle(radius):
+    \"\"\"Return the area of a circle.\"\"\"
+    return math.pi * radius ** 2
+
+
+def clamp(value, low, high):
+    if value < low:
+        return low
+    if value > high:
+        return high
+    return value
+";
+
+/// Inside `clamp`'s body, where hovers point, and inside `area_of_circle`.
+pub const IN_CLAMP: (u32, u32) = (10, 8);
+pub const IN_AREA: (u32, u32) = (5, 8);
+
+pub fn file_uri(dir: &Path, name: &str) -> String {
+    format!("file://{}", dir.join(name).display())
+}
+
 /// Long enough for a cold explanation with the test model on a loaded CI machine.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(180);
 
