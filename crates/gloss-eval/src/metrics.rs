@@ -1,5 +1,7 @@
 //! Turning an explanation into the figures the evaluation reports.
 
+use gloss_explain::grounding::lines_outside_fences;
+
 /// Sentences shorter than this are labels or fragments ("Inputs:"), not summaries.
 const MIN_SUMMARY_WORDS: usize = 5;
 /// How many leading sentences may hold the summary: a plain answer often opens with a preamble.
@@ -8,15 +10,7 @@ const SUMMARY_CANDIDATES: usize = 3;
 /// The first sentences of `text` that could be its summary, Markdown removed.
 pub fn summary_candidates(text: &str) -> Vec<String> {
     let mut out = Vec::new();
-    let mut in_fence = false;
-    for line in text.lines() {
-        if line.trim_start().starts_with("```") {
-            in_fence = !in_fence;
-            continue;
-        }
-        if in_fence {
-            continue;
-        }
+    for line in lines_outside_fences(text) {
         for sentence in split_sentences(&plain(line)) {
             if sentence.split_whitespace().count() >= MIN_SUMMARY_WORDS {
                 out.push(sentence);

@@ -196,18 +196,22 @@ fn sentences(line: &str) -> Vec<&str> {
     out
 }
 
+/// The lines of `text` outside fenced code blocks, fence lines excluded.
+pub fn lines_outside_fences(text: &str) -> impl Iterator<Item = &str> {
+    let mut in_fence = false;
+    text.lines().filter(move |line| {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+            return false;
+        }
+        !in_fence
+    })
+}
+
 /// The contents of the backtick spans of `text` (`` `x` `` and ``` ``x`` ```), outside fences.
 pub fn code_spans(text: &str) -> Vec<&str> {
     let mut spans = Vec::new();
-    let mut in_fence = false;
-    for line in text.lines() {
-        if line.trim_start().starts_with("```") {
-            in_fence = !in_fence;
-            continue;
-        }
-        if in_fence {
-            continue;
-        }
+    for line in lines_outside_fences(text) {
         let mut rest = line;
         while let Some(open) = rest.find('`') {
             let ticks = rest[open..].bytes().take_while(|&b| b == b'`').count();
