@@ -241,4 +241,33 @@ function T.check_hover(client, label, row, col)
   T.close_floats()
 end
 
+-- Asks for the code actions at (row, col) and checks gloss offers Explain and Add doc comment
+-- for `name`.
+function T.check_gloss_actions(client, name, row, col)
+  local titles = T.code_action_titles(client, row, col)
+  T.log("code actions", titles)
+  T.check(
+    "code actions include Explain and Add doc comment",
+    vim.tbl_contains(titles, "Explain `" .. name .. "`")
+      and vim.tbl_contains(titles, "Add doc comment to `" .. name .. "`"),
+    titles
+  )
+end
+
+-- Loads the plugin as a plugin manager would and sets it up against the test server; returns the
+-- list the plugin's progress texts are collected into.
+function T.setup_plugin()
+  vim.opt.runtimepath:prepend(T.plugin_dir)
+  vim.cmd("runtime! plugin/gloss.lua")
+  local progress_texts = {}
+  require("gloss").setup({
+    cmd = { T.bin, "lsp" },
+    settings = T.settings,
+    progress = function(text)
+      table.insert(progress_texts, text)
+    end,
+  })
+  return progress_texts
+end
+
 return T

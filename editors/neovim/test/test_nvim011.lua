@@ -7,17 +7,8 @@ T.run(function()
   T.check("Neovim is 0.11+", vim.fn.has("nvim-0.11") == 1, vim.fn.execute("version"):match("NVIM v[^\n]+"))
 
   -- The plugin, as a plugin manager would load it.
-  vim.opt.runtimepath:prepend(T.plugin_dir)
-  vim.cmd("runtime! plugin/gloss.lua")
-  local progress_texts = {}
+  local progress_texts = T.setup_plugin()
   local gloss = require("gloss")
-  gloss.setup({
-    cmd = { T.bin, "lsp" },
-    settings = T.settings,
-    progress = function(text)
-      table.insert(progress_texts, text)
-    end,
-  })
 
   -- Every LspProgress event, as a status-line plugin (fidget.nvim, lualine) would see it.
   local progress = {}
@@ -54,13 +45,7 @@ T.run(function()
   T.check_hover(client, "python add_numbers", 1, 4)
 
   -- 2. Code actions on `add_numbers`.
-  local titles = T.code_action_titles(client, 1, 4)
-  T.log("code actions", titles)
-  T.check(
-    "code actions include Explain and Add doc comment",
-    vim.tbl_contains(titles, "Explain `add_numbers`") and vim.tbl_contains(titles, "Add doc comment to `add_numbers`"),
-    titles
-  )
+  T.check_gloss_actions(client, "add_numbers", 1, 4)
 
   -- 3. Run "Explain `add_numbers`" from the built-in menu: the server sends window/showDocument and
   --    the plugin opens the markdown file in a split.

@@ -4,17 +4,8 @@ local here = vim.fn.fnamemodify(debug.getinfo(1, "S").source:sub(2), ":p:h")
 local T = dofile(here .. "/common.lua")
 
 T.run(function()
-  vim.opt.runtimepath:prepend(T.plugin_dir)
-  vim.cmd("runtime! plugin/gloss.lua")
-  local progress_texts = {}
+  local progress_texts = T.setup_plugin()
   local gloss = require("gloss")
-  gloss.setup({
-    cmd = { T.bin, "lsp" },
-    settings = T.settings,
-    progress = function(text)
-      table.insert(progress_texts, text)
-    end,
-  })
 
   vim.cmd("edit " .. vim.fn.fnameescape(T.fixtures .. "/sample.py"))
   local client = T.wait_attached(30000)
