@@ -5,13 +5,13 @@
 //!   activations (relative 1e-4 of the sum of |products|: only summation order differs).
 //! - Each SIMD family matches the scalar dot product for 1 and 4 activation rows (relative 1e-5
 //!   of the sum of |products|: integer parts are exact, float scales are summed in other orders).
-//! - The eight-row repacked Q5_0 and Q4_1 kernels (portable and SIMD) match the native scalar dot product
-//!   row by row (same 1e-5 bound).
+//! - The eight-row repacked kernels of every format that has the layout (portable and SIMD) match
+//!   the native scalar dot product row by row (same 1e-5 bound).
 
 use candle_core::Device;
 use candle_core::quantized::ggml_file::qtensor_from_ggml;
 use gloss_model::fast::kernels::{Isa, dot_r8, dot_rows};
-use gloss_model::fast::quant::{Q8Batch, QType, q4_1_r8, q5_0_r8};
+use gloss_model::fast::quant::{Q8Batch, QType};
 
 /// xorshift64*: deterministic, dependency-free randomness.
 struct Rng(u64);
@@ -154,16 +154,14 @@ fn simd_dots_match_scalar() {
 #[test]
 fn repacked_rows_match_native_rows() {
     let mut rng = Rng(99);
-    for ty in [QType::Q5_0, QType::Q4_1] {
+    for ty in QType::ALL {
+        let Some(block_bytes) = ty.r8_block_bytes() else {
+            continue;
+        };
         for _ in 0..10 {
             let rows: Vec<Vec<u8>> = (0..8).map(|_| random_row(ty, COLS, &mut rng)).collect();
-            let mut packed = vec![0u8; 8 * ty.row_bytes(COLS)];
-            let views = std::array::from_fn(|i| rows[i].as_slice());
-            if ty == QType::Q5_0 {
-                q5_0_r8::repack(views, &mut packed);
-            } else {
-                q4_1_r8::repack(views, &mut packed);
-            }
+            let mut packed = vec![0u8; COLS / ty.block_elems() * block_bytes];
+            ty.repack_r8(std::array::from_fn(|i| rows[i].as_slice()), &mut packed);
             let (acts, x) = activations(4, COLS, &mut rng);
             let four: [_; 4] = std::array::from_fn(|t| acts.row(t));
             for isa in [Isa::Scalar, Isa::Avx2, Isa::Avx512Vnni] {

@@ -10,7 +10,7 @@ use memmap2::Mmap;
 use rayon::prelude::*;
 
 use super::kernels::{Isa, R8_ROWS, dot_r8, dot_rows};
-use super::quant::{Q8Batch, QType, q4_1_r8, q5_0_r8};
+use super::quant::{Q8Batch, QType};
 
 /// A row-major quantized matrix: `rows` rows of `cols` weights, each row whole blocks.
 pub struct QMatrix {
@@ -19,7 +19,7 @@ pub struct QMatrix {
     pub cols: usize,
     map: Arc<Mmap>,
     start: usize,
-    /// Q5_0 or Q4_1 rows repacked eight at a time (`q5_0_r8`, `q4_1_r8`), when the load did so.
+    /// The rows repacked eight at a time (`QType::repack_r8`), when the load did so.
     r8: Option<Vec<u8>>,
 }
 
@@ -39,24 +39,20 @@ impl QMatrix {
         })
     }
 
-    /// Repacks a Q5_0 or Q4_1 matrix into eight-row groups (once, at load) and tells the OS it may drop
-    /// the mapped pages of the original, so resident memory stays about the file's size.
-    /// Other formats (and Q4_1 unless `q4_1` is set) and row counts not a multiple of eight are
-    /// left as they are.
+    /// Repacks the matrix into eight-row groups (once, at load: `QType::repack_r8`) and tells the
+    /// OS it may drop the mapped pages of the original, so resident memory stays about the file's
+    /// size. Q4_0, Q4_1 unless `q4_1` is set, and row counts not a multiple of eight are left as
+    /// they are.
     pub fn repack(&mut self, q4_1: bool) {
-        let wanted = self.ty == QType::Q5_0 || (q4_1 && self.ty == QType::Q4_1);
+        let wanted = self.ty.r8_block_bytes().is_some() && (q4_1 || self.ty != QType::Q4_1);
         if !wanted || !self.rows.is_multiple_of(R8_ROWS) {
             return;
         }
-        let group_bytes = R8_ROWS * self.row_bytes();
-        let mut packed = vec![0u8; self.rows * self.row_bytes()];
+        let group_bytes = self.r8_group_bytes();
+        let mut packed = vec![0u8; self.rows / R8_ROWS * group_bytes];
         for (g, out) in packed.chunks_exact_mut(group_bytes).enumerate() {
             let rows = std::array::from_fn(|i| self.row(g * R8_ROWS + i));
-            if self.ty == QType::Q5_0 {
-                q5_0_r8::repack(rows, out);
-            } else {
-                q4_1_r8::repack(rows, out);
-            }
+            self.ty.repack_r8(rows, out);
         }
         self.r8 = Some(packed);
         // Whole pages inside the matrix's bytes only: neighbours may still be read.
@@ -88,6 +84,12 @@ impl QMatrix {
             sum = sum.wrapping_add(page[0]);
         }
         std::hint::black_box(sum);
+    }
+
+    /// Bytes of one repacked group of eight rows.
+    fn r8_group_bytes(&self) -> usize {
+        let per_block = self.ty.r8_block_bytes().expect("an eight-row format");
+        self.cols / self.ty.block_elems() * per_block
     }
 
     /// Whether `repack` repacked the matrix.
@@ -169,7 +171,7 @@ pub fn matmul(pool: &rayon::ThreadPool, isa: Isa, x: &Q8Batch, jobs: &mut [MatJo
                 unsafe { *out.at(t * w.rows + r) = v };
             };
             if let Some(packed) = &w.r8 {
-                let gb = R8_ROWS * w.row_bytes();
+                let gb = w.r8_group_bytes();
                 let groups = r0 / R8_ROWS..r1.div_ceil(R8_ROWS);
                 let mut t = 0;
                 while t < n {

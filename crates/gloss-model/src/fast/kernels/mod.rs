@@ -10,7 +10,7 @@ mod x86;
 
 use std::sync::OnceLock;
 
-use super::quant::{Q8Row, QType, q4_1_r8, q5_0_r8};
+use super::quant::{Q8Row, QType};
 
 /// Rows per repacked group.
 pub const R8_ROWS: usize = 8;
@@ -108,7 +108,7 @@ pub fn dot_rows<const N: usize>(
 }
 
 /// `out[t][i] = row i of the eight-row group · a[t]` for a group repacked at load
-/// (`q5_0_r8` for Q5_0, `q4_1_r8` for Q4_1).
+/// (`QType::repack_r8`).
 #[inline]
 pub fn dot_r8<const N: usize>(
     isa: Isa,
@@ -132,11 +132,7 @@ pub fn dot_r8<const N: usize>(
         }
         _ => {
             for (o, a) in out.iter_mut().zip(a) {
-                *o = match ty {
-                    QType::Q5_0 => q5_0_r8::dot(group, *a),
-                    QType::Q4_1 => q4_1_r8::dot(group, *a),
-                    _ => panic!("no eight-row layout for {ty:?}"),
-                };
+                *o = ty.dot_r8_scalar(group, *a);
             }
         }
     }

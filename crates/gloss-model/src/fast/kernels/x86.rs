@@ -11,7 +11,7 @@ macro_rules! x86_kernels {
         use std::arch::x86_64::*;
 
         use crate::fast::quant::{
-            Q8Row, QK, QType, q4_0, q4_1, q4_1_r8, q4_k, q5_0, q5_0_r8, q6_k, q8_0,
+            Q8Row, QK, QType, q4_0, q4_1, q4_k, q4_k_r8, q5_0, q6_k, q6_k_r8, q8_0,
         };
 
         $udot
@@ -262,72 +262,87 @@ macro_rules! x86_kernels {
             finish(&acc, &corr)
         }
 
-        /// Eight interleaved rows (`q5_0_r8` when `Q5`, else `q4_1_r8`) times `N` activation
-        /// rows: per chunk, eight `udot_acc` with broadcast activation words leave row `i`'s
-        /// sum in lane `i`; one FMA per chunk applies the eight rows' scales.
+        /// Four 32-byte nibble vectors at `p` as eight registers of unsigned bytes: the low
+        /// nibbles of vectors 0..4, then their high nibbles (weights `4 k..4 k + 4` of each row
+        /// in register `k`, for the layouts of `q4_1_r8`).
         #[target_feature(enable = $features)]
-        unsafe fn dot_r8_impl<const N: usize, const Q5: bool>(
-            g: &[u8],
-            a: &[Act; N],
-        ) -> [[f32; 8]; N] {
-            let mut acc = [_mm256_setzero_ps(); N];
-            let mut corr = [_mm256_setzero_ps(); N];
+        #[inline]
+        unsafe fn nibble_regs(p: *const u8) -> [__m256i; 8] {
             let m4 = _mm256_set1_epi8(0xF);
-            let bit4 = _mm256_set1_epi8(0x10);
-            let (chunk_bytes, nib) = if Q5 {
-                (q5_0_r8::CHUNK_BYTES, 16)
-            } else {
-                (q4_1_r8::CHUNK_BYTES, 32)
-            };
-            for (c, chunk) in g.chunks_exact(chunk_bytes).enumerate() {
-                let p = chunk.as_ptr();
-                // SAFETY: the chunk holds scales at 0..16, (Q4_1: minimums at 16..32,) four
-                // nibble vectors from `nib`, and (Q5_0:) fifth bits at 144..176.
-                let (dw, off, v0, v1, v2, v3, h) = unsafe {
-                    let ld = |o: usize| _mm256_loadu_si256(p.add(o) as *const __m256i);
-                    let dw = _mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i));
-                    // The per-row term that multiplies `d_a * sum a`: `-16 d` or `m`.
-                    let off = if Q5 {
-                        _mm256_mul_ps(dw, _mm256_set1_ps(-16.0))
-                    } else {
-                        _mm256_cvtph_ps(_mm_loadu_si128(p.add(16) as *const __m128i))
-                    };
-                    let h = if Q5 { ld(144) } else { _mm256_setzero_si256() };
-                    (dw, off, ld(nib), ld(nib + 32), ld(nib + 64), ld(nib + 96), h)
-                };
-                let lo = |v: __m256i| _mm256_and_si256(v, m4);
-                let hi = |v: __m256i| _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-                let b = |x: __m256i| _mm256_and_si256(x, bit4);
-                let regs = if Q5 {
-                    [
-                        _mm256_or_si256(lo(v0), b(_mm256_slli_epi16(h, 4))),
-                        _mm256_or_si256(lo(v1), b(_mm256_slli_epi16(h, 3))),
-                        _mm256_or_si256(lo(v2), b(_mm256_slli_epi16(h, 2))),
-                        _mm256_or_si256(lo(v3), b(_mm256_slli_epi16(h, 1))),
-                        _mm256_or_si256(hi(v0), b(h)),
-                        _mm256_or_si256(hi(v1), b(_mm256_srli_epi16(h, 1))),
-                        _mm256_or_si256(hi(v2), b(_mm256_srli_epi16(h, 2))),
-                        _mm256_or_si256(hi(v3), b(_mm256_srli_epi16(h, 3))),
-                    ]
+            // SAFETY: the caller guarantees 128 readable bytes at `p`.
+            let v: [__m256i; 4] =
+                std::array::from_fn(|k| unsafe { _mm256_loadu_si256(p.add(32 * k) as *const __m256i) });
+            std::array::from_fn(|k| {
+                if k < 4 {
+                    _mm256_and_si256(v[k], m4)
                 } else {
-                    [lo(v0), lo(v1), lo(v2), lo(v3), hi(v0), hi(v1), hi(v2), hi(v3)]
+                    _mm256_and_si256(_mm256_srli_epi16(v[k - 4], 4), m4)
+                }
+            })
+        }
+
+        /// Row `i`'s integer sums over 32-block `c` of one token, in lane `i`: eight `udot_acc`
+        /// of register `k` with the token's broadcast activation word `k`. With `SIGNED`, the
+        /// registers hold signed weights and `abs` their magnitudes (the sign moves onto the
+        /// activations, keeping `udot`'s unsigned operand).
+        #[target_feature(enable = $features)]
+        #[inline]
+        unsafe fn row_sums<const SIGNED: bool>(
+            regs: &[__m256i; 8],
+            abs: &[__m256i; 8],
+            a: Act,
+            c: usize,
+            range: std::ops::Range<usize>,
+        ) -> __m256i {
+            // SAFETY: `c` is below the activation row's block count (caller): 32 bytes, read
+            // as eight 4-byte words.
+            let words = unsafe { a.qs.add(c * QK) } as *const i32;
+            let mut s = _mm256_setzero_si256();
+            for k in range {
+                // SAFETY: `k < 8`, inside the 32 bytes.
+                let x = _mm256_set1_epi32(unsafe { std::ptr::read_unaligned(words.add(k)) });
+                s = if SIGNED {
+                    udot_acc(s, abs[k], _mm256_sign_epi8(x, regs[k]))
+                } else {
+                    udot_acc(s, regs[k], x)
                 };
-                for t in 0..N {
-                    // SAFETY: `c` is below the activation rows' block count (`dot_r8`):
-                    // 32 bytes, read as eight 4-byte words.
-                    unsafe {
-                        let words = a[t].qs.add(c * QK) as *const i32;
-                        let mut s = _mm256_setzero_si256();
-                        for (k, r) in regs.iter().enumerate() {
-                            let x = _mm256_set1_epi32(std::ptr::read_unaligned(words.add(k)));
-                            s = udot_acc(s, *r, x);
-                        }
-                        let scale = _mm256_mul_ps(dw, _mm256_set1_ps(a[t].d(c)));
-                        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), scale, acc[t]);
+            }
+            s
+        }
+
+        /// Adds 32-block `c` of eight interleaved rows to each token's sums: the integer sums
+        /// times the rows' scales `dw` (and the token's), plus the rows' offset terms `off`
+        /// times the token's `d_a sum a`.
+        #[target_feature(enable = $features)]
+        #[inline]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn add_block<const N: usize, const SIGNED: bool>(
+            regs: &[__m256i; 8],
+            abs: &[__m256i; 8],
+            dw: __m256,
+            off: __m256,
+            a: &[Act; N],
+            c: usize,
+            acc: &mut [__m256; N],
+            corr: &mut [__m256; N],
+        ) {
+            for t in 0..N {
+                // SAFETY: forwarded to the caller.
+                unsafe {
+                    let s = row_sums::<SIGNED>(regs, abs, a[t], c, 0..8);
+                    let scale = _mm256_mul_ps(dw, _mm256_set1_ps(a[t].d(c)));
+                    acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), scale, acc[t]);
+                    if !SIGNED {
                         corr[t] = _mm256_fmadd_ps(off, _mm256_set1_ps(a[t].ds(c)), corr[t]);
                     }
                 }
             }
+        }
+
+        /// The eight rows' results: both sums per token.
+        #[target_feature(enable = $features)]
+        #[inline]
+        fn store_r8<const N: usize>(acc: &[__m256; N], corr: &[__m256; N]) -> [[f32; 8]; N] {
             let mut out = [[0f32; 8]; N];
             for t in 0..N {
                 let r = _mm256_add_ps(acc[t], corr[t]);
@@ -337,8 +352,143 @@ macro_rules! x86_kernels {
             out
         }
 
-        /// Eight interleaved rows of `ty` (Q5_0 or Q4_1, repacked) times each of the `N`
-        /// activation rows.
+        /// Eight interleaved Q5_0, Q4_1 or Q8_0 rows (`q5_0_r8`, `q4_1_r8`, `q8_0_r8`; one
+        /// chunk per 32-block) times `N` activation rows.
+        #[target_feature(enable = $features)]
+        unsafe fn dot_r8_small<const N: usize>(ty: QType, g: &[u8], a: &[Act; N]) -> [[f32; 8]; N] {
+            let mut acc = [_mm256_setzero_ps(); N];
+            let mut corr = [_mm256_setzero_ps(); N];
+            let bit4 = _mm256_set1_epi8(0x10);
+            let chunk_bytes = ty.r8_block_bytes().expect("an eight-row format");
+            for (c, chunk) in g.chunks_exact(chunk_bytes).enumerate() {
+                let p = chunk.as_ptr();
+                // SAFETY: each layout's offsets lie inside its chunk (see the modules' docs);
+                // `c` is below the activation rows' block count (`dot_r8`).
+                unsafe {
+                    let dw = _mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i));
+                    match ty {
+                        QType::Q5_0 => {
+                            let mut regs = nibble_regs(p.add(16));
+                            let h = _mm256_loadu_si256(p.add(144) as *const __m256i);
+                            // Bit `k` of each byte of `h` is the fifth bit of register `k`'s.
+                            for (k, r) in regs.iter_mut().enumerate() {
+                                let at4 = match k {
+                                    0 => _mm256_slli_epi16(h, 4),
+                                    1 => _mm256_slli_epi16(h, 3),
+                                    2 => _mm256_slli_epi16(h, 2),
+                                    3 => _mm256_slli_epi16(h, 1),
+                                    4 => h,
+                                    5 => _mm256_srli_epi16(h, 1),
+                                    6 => _mm256_srli_epi16(h, 2),
+                                    _ => _mm256_srli_epi16(h, 3),
+                                };
+                                *r = _mm256_or_si256(*r, _mm256_and_si256(at4, bit4));
+                            }
+                            let off = _mm256_mul_ps(dw, _mm256_set1_ps(-16.0));
+                            add_block::<N, false>(&regs, &regs, dw, off, a, c, &mut acc, &mut corr);
+                        }
+                        QType::Q4_1 => {
+                            let regs = nibble_regs(p.add(32));
+                            let off = _mm256_cvtph_ps(_mm_loadu_si128(p.add(16) as *const __m128i));
+                            add_block::<N, false>(&regs, &regs, dw, off, a, c, &mut acc, &mut corr);
+                        }
+                        _ => {
+                            let regs: [__m256i; 8] = std::array::from_fn(|k| {
+                                _mm256_loadu_si256(p.add(16 + 32 * k) as *const __m256i)
+                            });
+                            let abs = regs.map(|r| _mm256_abs_epi8(r));
+                            let off = _mm256_setzero_ps();
+                            add_block::<N, true>(&regs, &abs, dw, off, a, c, &mut acc, &mut corr);
+                        }
+                    }
+                }
+            }
+            store_r8(&acc, &corr)
+        }
+
+        /// Eight interleaved Q4_K rows (`q4_k_r8`) times `N` activation rows.
+        #[target_feature(enable = $features)]
+        unsafe fn dot_r8_q4_k<const N: usize>(g: &[u8], a: &[Act; N]) -> [[f32; 8]; N] {
+            let mut acc = [_mm256_setzero_ps(); N];
+            let mut corr = [_mm256_setzero_ps(); N];
+            for (b, block) in g.chunks_exact(q4_k_r8::BLOCK_BYTES).enumerate() {
+                let p = block.as_ptr();
+                // SAFETY: the offsets lie inside the 1184-byte block (`q4_k_r8`); `8 b + j` is
+                // below the activation rows' block count (`dot_r8`).
+                unsafe {
+                    let d = _mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i));
+                    let dmin = _mm256_cvtph_ps(_mm_loadu_si128(p.add(16) as *const __m128i));
+                    let bytes = |at: usize| {
+                        let v = _mm_loadl_epi64(p.add(at) as *const __m128i);
+                        _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v))
+                    };
+                    for j in 0..8 {
+                        let regs = nibble_regs(p.add(160 + 128 * j));
+                        let dw = _mm256_mul_ps(d, bytes(32 + 8 * j));
+                        let off = _mm256_mul_ps(dmin, bytes(96 + 8 * j));
+                        let off = _mm256_sub_ps(_mm256_setzero_ps(), off);
+                        add_block::<N, false>(&regs, &regs, dw, off, a, 8 * b + j, &mut acc, &mut corr);
+                    }
+                }
+            }
+            store_r8(&acc, &corr)
+        }
+
+        /// Eight interleaved Q6_K rows (`q6_k_r8`) times `N` activation rows: each 32-block's
+        /// two halves carry their own scales, so the halves are summed apart and combined in
+        /// integers with the `- 32` offset before the one float step.
+        #[target_feature(enable = $features)]
+        unsafe fn dot_r8_q6_k<const N: usize>(g: &[u8], a: &[Act; N]) -> [[f32; 8]; N] {
+            let mut acc = [_mm256_setzero_ps(); N];
+            let m2 = _mm256_set1_epi8(0x30);
+            for (b, block) in g.chunks_exact(q6_k_r8::BLOCK_BYTES).enumerate() {
+                let p = block.as_ptr();
+                // SAFETY: the offsets lie inside the 1680-byte block (`q6_k_r8`); `8 b + k` is
+                // below the activation rows' block count (`dot_r8`).
+                unsafe {
+                    let d = _mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i));
+                    for k in 0..8 {
+                        let scale = |at: usize| {
+                            _mm256_cvtepi8_epi32(_mm_loadl_epi64(p.add(at) as *const __m128i))
+                        };
+                        let (sc0, sc1) = (scale(16 + 16 * k), scale(24 + 16 * k));
+                        let w = p.add(144 + 192 * k);
+                        let mut regs = nibble_regs(w);
+                        for h in 0..2 {
+                            let hv = _mm256_loadu_si256(w.add(128 + 32 * h) as *const __m256i);
+                            let tops = [
+                                _mm256_slli_epi16(hv, 4),
+                                _mm256_slli_epi16(hv, 2),
+                                hv,
+                                _mm256_srli_epi16(hv, 2),
+                            ];
+                            for (m, top) in tops.into_iter().enumerate() {
+                                let r = &mut regs[4 * h + m];
+                                *r = _mm256_or_si256(*r, _mm256_and_si256(top, m2));
+                            }
+                        }
+                        let c = 8 * b + k;
+                        for t in 0..N {
+                            let s0 = row_sums::<false>(&regs, &regs, a[t], c, 0..4);
+                            let s1 = row_sums::<false>(&regs, &regs, a[t], c, 4..8);
+                            let x0 = _mm256_sub_epi32(s0, _mm256_set1_epi32(32 * a[t].s16(2 * c)));
+                            let x1 =
+                                _mm256_sub_epi32(s1, _mm256_set1_epi32(32 * a[t].s16(2 * c + 1)));
+                            let isum = _mm256_add_epi32(
+                                _mm256_mullo_epi32(x0, sc0),
+                                _mm256_mullo_epi32(x1, sc1),
+                            );
+                            let scale = _mm256_mul_ps(d, _mm256_set1_ps(a[t].d(c)));
+                            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scale, acc[t]);
+                        }
+                    }
+                }
+            }
+            store_r8(&acc, &[_mm256_setzero_ps(); N])
+        }
+
+        /// Eight interleaved rows of `ty` (repacked at load, `QType::repack_r8`) times each of
+        /// the `N` activation rows.
         ///
         /// # Safety
         /// The CPU must have the features this module is compiled for.
@@ -348,14 +498,12 @@ macro_rules! x86_kernels {
             g: &[u8],
             a: &[Q8Row<'_>; N],
         ) -> [[f32; 8]; N] {
-            let chunk_bytes = match ty {
-                QType::Q5_0 => q5_0_r8::CHUNK_BYTES,
-                QType::Q4_1 => q4_1_r8::CHUNK_BYTES,
-                _ => panic!("no eight-row layout for {ty:?}"),
-            };
-            let blocks = g.len() / chunk_bytes;
+            let block_bytes = ty
+                .r8_block_bytes()
+                .unwrap_or_else(|| panic!("no eight-row layout for {ty:?}"));
+            let blocks = g.len() / block_bytes * (ty.block_elems() / QK);
             assert!(
-                g.len() % chunk_bytes == 0
+                g.len() % block_bytes == 0
                     && a.iter().all(|a| a.is_consistent() && a.blocks() == blocks),
                 "weight rows and activation rows disagree in length"
             );
@@ -367,10 +515,10 @@ macro_rules! x86_kernels {
             });
             // SAFETY: same features; lengths checked above.
             unsafe {
-                if ty == QType::Q5_0 {
-                    dot_r8_impl::<N, true>(g, &act)
-                } else {
-                    dot_r8_impl::<N, false>(g, &act)
+                match ty {
+                    QType::Q4K => dot_r8_q4_k(g, &act),
+                    QType::Q6K => dot_r8_q6_k(g, &act),
+                    _ => dot_r8_small(ty, g, &act),
                 }
             }
         }

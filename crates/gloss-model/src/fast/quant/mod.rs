@@ -9,10 +9,13 @@ pub mod q4_0;
 pub mod q4_1;
 pub mod q4_1_r8;
 pub mod q4_k;
+pub mod q4_k_r8;
 pub mod q5_0;
 pub mod q5_0_r8;
 pub mod q6_k;
+pub mod q6_k_r8;
 pub mod q8_0;
+pub mod q8_0_r8;
 
 use candle_core::quantized::GgmlDType;
 
@@ -102,6 +105,45 @@ impl QType {
                 QType::Q4K => q4_k::dequantize_block(block, out),
                 QType::Q6K => q6_k::dequantize_block(block, out),
             }
+        }
+    }
+
+    /// Bytes of one block of eight rows (`block_elems` weights of each) in the interleaved
+    /// layout the load repacks into; `None` for formats without one.
+    pub fn r8_block_bytes(self) -> Option<usize> {
+        match self {
+            QType::Q4_0 => None,
+            QType::Q4_1 => Some(q4_1_r8::CHUNK_BYTES),
+            QType::Q5_0 => Some(q5_0_r8::CHUNK_BYTES),
+            QType::Q8_0 => Some(q8_0_r8::CHUNK_BYTES),
+            QType::Q4K => Some(q4_k_r8::BLOCK_BYTES),
+            QType::Q6K => Some(q6_k_r8::BLOCK_BYTES),
+        }
+    }
+
+    /// Repacks eight native rows into the interleaved layout (`out`: `r8_block_bytes` per block).
+    ///
+    /// Panics for a format without one.
+    pub fn repack_r8(self, rows: [&[u8]; 8], out: &mut [u8]) {
+        match self {
+            QType::Q4_1 => q4_1_r8::repack(rows, out),
+            QType::Q5_0 => q5_0_r8::repack(rows, out),
+            QType::Q8_0 => q8_0_r8::repack(rows, out),
+            QType::Q4K => q4_k_r8::repack(rows, out),
+            QType::Q6K => q6_k_r8::repack(rows, out),
+            QType::Q4_0 => panic!("no eight-row layout for {self:?}"),
+        }
+    }
+
+    /// The portable dot products of a repacked group of eight rows with one activation row.
+    pub fn dot_r8_scalar(self, group: &[u8], act: Q8Row<'_>) -> [f32; 8] {
+        match self {
+            QType::Q4_1 => q4_1_r8::dot(group, act),
+            QType::Q5_0 => q5_0_r8::dot(group, act),
+            QType::Q8_0 => q8_0_r8::dot(group, act),
+            QType::Q4K => q4_k_r8::dot(group, act),
+            QType::Q6K => q6_k_r8::dot(group, act),
+            QType::Q4_0 => panic!("no eight-row layout for {self:?}"),
         }
     }
 
