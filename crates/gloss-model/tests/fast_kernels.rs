@@ -5,12 +5,13 @@
 //!   activations (relative 1e-4 of the sum of |products|: only summation order differs).
 //! - Each SIMD family matches the scalar dot product for 1 and 4 activation rows (relative 1e-5
 //!   of the sum of |products|: integer parts are exact, float scales are summed in other orders).
+//! - SIMD activation quantization equals the scalar one bit for bit.
 //! - The eight-row repacked kernels of every format that has the layout (portable and SIMD) match
 //!   the native scalar dot product row by row (same 1e-5 bound).
 
 use candle_core::Device;
 use candle_core::quantized::ggml_file::qtensor_from_ggml;
-use gloss_model::fast::kernels::{Isa, dot_r8, dot_rows};
+use gloss_model::fast::kernels::{Isa, dot_r8, dot_rows, quantize_block};
 use gloss_model::fast::quant::{Q8Batch, QType};
 
 /// xorshift64*: deterministic, dependency-free randomness.
@@ -168,11 +169,27 @@ fn repacked_rows_match_native_rows() {
                 if !isa.available() {
                     continue;
                 }
-                let mut out4 = [[0f32; 8]; 4];
+                let mut out4 = [[[0f32; 8]; 4]];
                 dot_r8(isa, ty, &packed, &four, &mut out4);
+                let out4 = out4[0];
+                // Several groups in one call give each group's own results.
+                let mut twice = [[[0f32; 8]; 4]; 2];
+                dot_r8(
+                    isa,
+                    ty,
+                    &[packed.clone(), packed.clone()].concat(),
+                    &four,
+                    &mut twice,
+                );
+                assert_eq!(
+                    twice,
+                    [out4, out4],
+                    "{isa:?} {ty:?}: two groups in one call"
+                );
                 for t in 0..4 {
-                    let mut out1 = [[0f32; 8]];
+                    let mut out1 = [[[0f32; 8]]];
                     dot_r8(isa, ty, &packed, &[acts.row(t)], &mut out1);
+                    let out1 = out1[0];
                     for (i, row) in rows.iter().enumerate() {
                         let expected = ty.dot_scalar(row, acts.row(t));
                         let mut w = vec![0f32; COLS];
@@ -187,6 +204,30 @@ fn repacked_rows_match_native_rows() {
                     }
                 }
             }
+        }
+    }
+}
+
+#[test]
+fn simd_activation_quantization_equals_scalar() {
+    let mut rng = Rng(5);
+    for case in 0..2000 {
+        let x: [f32; 32] = std::array::from_fn(|i| match case % 4 {
+            // The scale is exactly 1 and every other value a half: the rounding ties.
+            0 if i == 0 => 127.0,
+            0 => i as f32 - 16.5,
+            1 => 0.0,
+            _ => rng.f32() * 10f32.powi(case % 7 - 3),
+        });
+        let mut want = [0i8; 32];
+        let expected = quantize_block(Isa::Scalar, &x, &mut want);
+        for isa in [Isa::Avx2, Isa::Avx512Vnni] {
+            if !isa.available() {
+                continue;
+            }
+            let mut got = [0i8; 32];
+            let result = quantize_block(isa, &x, &mut got);
+            assert_eq!((result, got), (expected, want), "{isa:?} on {x:?}");
         }
     }
 }

@@ -141,6 +141,11 @@ unsafe impl Sync for OutPtr {}
 
 /// Tokens per kernel call in prompt processing.
 const TOKEN_BLOCK: usize = 4;
+/// Rows per tile at most: enough to balance the threads, few enough that scheduling stays cheap.
+const MAX_TILE_ROWS: usize = 64;
+const MAX_TILE_GROUPS: usize = MAX_TILE_ROWS / R8_ROWS;
+/// Activation bytes a tile reads at most (int8, one per column and token): well inside L2.
+const ACT_TILE_BYTES: usize = 256 * 1024;
 
 /// Runs every job over the same activations `x` in one parallel section (q/k/v or gate/up
 /// share their input, and one section instead of several halves the synchronization).
@@ -148,21 +153,27 @@ pub fn matmul(pool: &rayon::ThreadPool, isa: Isa, x: &Q8Batch, jobs: &mut [MatJo
     let n = x.rows();
     let mut tiles = Vec::new();
     let total_rows: usize = jobs.iter().map(|j| j.w.rows).sum();
-    // Enough tiles to balance the threads, few enough that scheduling stays cheap.
     // Multiples of eight rows, for the repacked groups.
-    let tile = (total_rows / (pool.current_num_threads() * 16)).clamp(8, 64) / 8 * 8;
+    let tile = (total_rows / (pool.current_num_threads() * 16)).clamp(R8_ROWS, MAX_TILE_ROWS)
+        / R8_ROWS
+        * R8_ROWS;
+    // Long rows (the down projection) would stream every token's activations from beyond L2
+    // once per row tile: bound the tokens a tile covers instead.
+    let tokens = (ACT_TILE_BYTES / x.cols().max(1)).max(TOKEN_BLOCK) / TOKEN_BLOCK * TOKEN_BLOCK;
     let mut outs = Vec::with_capacity(jobs.len());
     for (j, job) in jobs.iter_mut().enumerate() {
         assert_eq!(job.w.cols, x.cols(), "matmul width mismatch");
         assert_eq!(job.out.len(), n * job.w.rows, "matmul output size mismatch");
         outs.push(OutPtr(job.out.as_mut_ptr()));
-        for r0 in (0..job.w.rows).step_by(tile) {
-            tiles.push((j, r0, (r0 + tile).min(job.w.rows)));
+        for t0 in (0..n).step_by(tokens) {
+            for r0 in (0..job.w.rows).step_by(tile) {
+                tiles.push((j, r0, (r0 + tile).min(job.w.rows), t0, (t0 + tokens).min(n)));
+            }
         }
     }
     let weights: Vec<&QMatrix> = jobs.iter().map(|j| j.w).collect();
     pool.install(|| {
-        tiles.par_iter().for_each(|&(j, r0, r1)| {
+        tiles.par_iter().for_each(|&(j, r0, r1, t0, n)| {
             let w = weights[j];
             let out = outs[j];
             let store = |t: usize, r: usize, v: f32| {
@@ -172,34 +183,34 @@ pub fn matmul(pool: &rayon::ThreadPool, isa: Isa, x: &Q8Batch, jobs: &mut [MatJo
             };
             if let Some(packed) = &w.r8 {
                 let gb = w.r8_group_bytes();
-                let groups = r0 / R8_ROWS..r1.div_ceil(R8_ROWS);
-                let mut t = 0;
-                while t < n {
-                    let step = if n - t >= TOKEN_BLOCK { TOKEN_BLOCK } else { 1 };
-                    for g in groups.clone() {
-                        let group = &packed[g * gb..(g + 1) * gb];
-                        if step == TOKEN_BLOCK {
-                            let acts: [_; TOKEN_BLOCK] = std::array::from_fn(|i| x.row(t + i));
-                            let mut o = [[0f32; R8_ROWS]; TOKEN_BLOCK];
-                            dot_r8(isa, w.ty, group, &acts, &mut o);
-                            for (i, o) in o.iter().enumerate() {
-                                for (k, &v) in o.iter().enumerate() {
-                                    store(t + i, g * R8_ROWS + k, v);
-                                }
-                            }
-                        } else {
-                            let mut o = [[0f32; R8_ROWS]];
-                            dot_r8(isa, w.ty, group, &[x.row(t)], &mut o);
-                            for (k, &v) in o[0].iter().enumerate() {
-                                store(t, g * R8_ROWS + k, v);
+                let (g0, g1) = (r0 / R8_ROWS, r1.div_ceil(R8_ROWS));
+                let groups = &packed[g0 * gb..g1 * gb];
+                let mut t = t0;
+                while t + TOKEN_BLOCK <= n {
+                    let acts: [_; TOKEN_BLOCK] = std::array::from_fn(|i| x.row(t + i));
+                    let mut o = [[[0f32; R8_ROWS]; TOKEN_BLOCK]; MAX_TILE_GROUPS];
+                    dot_r8(isa, w.ty, groups, &acts, &mut o[..g1 - g0]);
+                    for (g, o) in (g0..g1).zip(&o) {
+                        for (i, o) in o.iter().enumerate() {
+                            for (k, &v) in o.iter().enumerate() {
+                                store(t + i, g * R8_ROWS + k, v);
                             }
                         }
                     }
-                    t += step;
+                    t += TOKEN_BLOCK;
+                }
+                for t in t..n {
+                    let mut o = [[[0f32; R8_ROWS]; 1]; MAX_TILE_GROUPS];
+                    dot_r8(isa, w.ty, groups, &[x.row(t)], &mut o[..g1 - g0]);
+                    for (g, o) in (g0..g1).zip(&o) {
+                        for (k, &v) in o[0].iter().enumerate() {
+                            store(t, g * R8_ROWS + k, v);
+                        }
+                    }
                 }
                 return;
             }
-            let mut t = 0;
+            let mut t = t0;
             while t + TOKEN_BLOCK <= n {
                 let acts: [_; TOKEN_BLOCK] = std::array::from_fn(|i| x.row(t + i));
                 for r in r0..r1 {

@@ -347,7 +347,7 @@ impl FastModel {
 
         for (l, layer) in self.layers.iter().enumerate() {
             ops::rms_norm(&s.x, &layer.attn_norm, cfg.eps, &mut s.xn);
-            s.acts.quantize(&s.xn, dim);
+            s.acts.quantize_on(Some(&self.pool), &s.xn, dim);
             matmul(
                 &self.pool,
                 self.isa,
@@ -383,7 +383,7 @@ impl FastModel {
             self.kv.store(l, start, &s.k, &s.v);
             attention(&self.pool, &cfg, &self.kv, l, start, n, &s.q, &mut s.att);
 
-            s.acts.quantize(&s.att, q_dim);
+            s.acts.quantize_on(Some(&self.pool), &s.att, q_dim);
             matmul(
                 &self.pool,
                 self.isa,
@@ -396,7 +396,7 @@ impl FastModel {
             s.x.iter_mut().zip(&s.o).for_each(|(x, o)| *x += o);
 
             ops::rms_norm(&s.x, &layer.ffn_norm, cfg.eps, &mut s.xn);
-            s.acts.quantize(&s.xn, dim);
+            s.acts.quantize_on(Some(&self.pool), &s.xn, dim);
             matmul(
                 &self.pool,
                 self.isa,
@@ -412,8 +412,8 @@ impl FastModel {
                     },
                 ],
             );
-            ops::silu_mul(&mut s.gate, &s.up);
-            s.acts.quantize(&s.gate, cfg.ffn_dim);
+            silu_mul(&self.pool, &mut s.gate, &s.up, cfg.ffn_dim);
+            s.acts.quantize_on(Some(&self.pool), &s.gate, cfg.ffn_dim);
             matmul(
                 &self.pool,
                 self.isa,
@@ -430,7 +430,7 @@ impl FastModel {
         let last = &s.x[(n - rows) * dim..];
         let mut normed = vec![0f32; rows * dim];
         ops::rms_norm(last, &self.norm, cfg.eps, &mut normed);
-        s.acts.quantize(&normed, dim);
+        s.acts.quantize_on(Some(&self.pool), &normed, dim);
         let mut logits = vec![0f32; rows * self.output.rows];
         matmul(
             &self.pool,
@@ -443,6 +443,18 @@ impl FastModel {
         );
         Ok(logits)
     }
+}
+
+/// `gate = silu(gate) * up` over the pool, a block of token rows per task.
+fn silu_mul(pool: &rayon::ThreadPool, gate: &mut [f32], up: &[f32], width: usize) {
+    let rows = (gate.len() / width)
+        .div_ceil(pool.current_num_threads() * 4)
+        .max(1);
+    pool.install(|| {
+        gate.par_chunks_mut(rows * width)
+            .zip(up.par_chunks(rows * width))
+            .for_each(|(g, u)| ops::silu_mul(g, u))
+    });
 }
 
 /// Causal attention of `n` new positions over the cached `start + n`, each query head reading
@@ -471,29 +483,24 @@ fn attention(
             let keys = kv.keys(layer, h / group, start + n);
             let values = kv.values(layer, h / group, start + n);
             let mut scores = vec![0f32; start + n];
-            let mut acc = vec![0f32; hd];
             for i in i0..(i0 + QUERIES).min(n) {
                 let len = start + i + 1;
                 let qh = &q[(i * nh + h) * hd..(i * nh + h + 1) * hd];
-                let mut max = f32::NEG_INFINITY;
-                for (s, k) in scores[..len].iter_mut().zip(keys.chunks_exact(hd)) {
+                let scores = &mut scores[..len];
+                for (s, k) in scores.iter_mut().zip(keys.chunks_exact(hd)) {
                     *s = ops::dot(qh, k) * scale;
-                    max = max.max(*s);
                 }
-                let mut sum = 0f32;
-                for s in &mut scores[..len] {
-                    *s = (*s - max).exp();
-                    sum += *s;
+                let max = ops::max(scores);
+                for s in scores.iter_mut() {
+                    *s = ops::exp(*s - max);
                 }
-                acc.fill(0.0);
-                for (&p, v) in scores[..len].iter().zip(values.chunks_exact(hd)) {
-                    ops::axpy(p / sum, v, &mut acc);
-                }
+                let inv_sum = 1.0 / ops::sum(scores);
+                scores.iter_mut().for_each(|s| *s *= inv_sum);
                 // SAFETY: query `i` of head `h` owns `out[(i * nh + h) * hd..][..hd]`, inside
                 // `out` (n * nh * hd elements); no other task writes it.
                 let dst =
                     unsafe { std::slice::from_raw_parts_mut(out_ptr.at((i * nh + h) * hd), hd) };
-                dst.copy_from_slice(&acc);
+                ops::weighted_sum(scores, values, dst);
             }
         })
     });

@@ -10,7 +10,7 @@ mod x86;
 
 use std::sync::OnceLock;
 
-use super::quant::{Q8Row, QType};
+use super::quant::{self, Q8Row, QType};
 
 /// Rows per repacked group.
 pub const R8_ROWS: usize = 8;
@@ -107,33 +107,54 @@ pub fn dot_rows<const N: usize>(
     }
 }
 
-/// `out[t][i] = row i of the eight-row group · a[t]` for a group repacked at load
-/// (`QType::repack_r8`).
+/// `out[g][t][i] = row i of group g · a[t]` for consecutive groups of eight rows repacked at
+/// load (`QType::repack_r8`), one group per element of `out`.
 #[inline]
 pub fn dot_r8<const N: usize>(
     isa: Isa,
     ty: QType,
-    group: &[u8],
+    groups: &[u8],
     a: &[Q8Row<'_>; N],
-    out: &mut [[f32; R8_ROWS]; N],
+    out: &mut [[[f32; R8_ROWS]; N]],
 ) {
     match isa {
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => {
             assert!(isa.available());
             // SAFETY: the CPU has the features (checked above).
-            *out = unsafe { x86::avx2::dot_r8(ty, group, a) };
+            unsafe { x86::avx2::dot_r8(ty, groups, a, out) };
         }
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512Vnni => {
             assert!(isa.available());
             // SAFETY: as above.
-            *out = unsafe { x86::vnni::dot_r8(ty, group, a) };
+            unsafe { x86::vnni::dot_r8(ty, groups, a, out) };
         }
         _ => {
-            for (o, a) in out.iter_mut().zip(a) {
-                *o = ty.dot_r8_scalar(group, *a);
+            assert!(
+                !out.is_empty() && groups.len().is_multiple_of(out.len()),
+                "one output per group"
+            );
+            let group_bytes = groups.len() / out.len();
+            for (group, out) in groups.chunks_exact(group_bytes).zip(out) {
+                for (o, a) in out.iter_mut().zip(a) {
+                    *o = ty.dot_r8_scalar(group, *a);
+                }
             }
         }
+    }
+}
+
+/// Quantizes 32 activations to int8 (`quant::quantize_block`): the scale and each half's sum.
+#[inline]
+pub fn quantize_block(isa: Isa, x: &[f32; 32], qs: &mut [i8; 32]) -> (f32, [i16; 2]) {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 | Isa::Avx512Vnni => {
+            assert!(isa.available());
+            // SAFETY: both families include AVX2 (checked above).
+            unsafe { x86::quantize_block(x, qs) }
+        }
+        _ => quant::quantize_block(x, qs),
     }
 }

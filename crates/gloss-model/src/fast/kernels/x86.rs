@@ -297,17 +297,19 @@ macro_rules! x86_kernels {
             // SAFETY: `c` is below the activation row's block count (caller): 32 bytes, read
             // as eight 4-byte words.
             let words = unsafe { a.qs.add(c * QK) } as *const i32;
-            let mut s = _mm256_setzero_si256();
+            // Two chains of `udot_acc`, not one: each step waits for the previous one's
+            // latency, and a chain of eight left the multipliers idle half the time.
+            let mut s = [_mm256_setzero_si256(); 2];
             for k in range {
                 // SAFETY: `k < 8`, inside the 32 bytes.
                 let x = _mm256_set1_epi32(unsafe { std::ptr::read_unaligned(words.add(k)) });
-                s = if SIGNED {
-                    udot_acc(s, abs[k], _mm256_sign_epi8(x, regs[k]))
+                s[k % 2] = if SIGNED {
+                    udot_acc(s[k % 2], abs[k], _mm256_sign_epi8(x, regs[k]))
                 } else {
-                    udot_acc(s, regs[k], x)
+                    udot_acc(s[k % 2], regs[k], x)
                 };
             }
-            s
+            _mm256_add_epi32(s[0], s[1])
         }
 
         /// Adds 32-block `c` of eight interleaved rows to each token's sums: the integer sums
@@ -487,23 +489,30 @@ macro_rules! x86_kernels {
             store_r8(&acc, &[_mm256_setzero_ps(); N])
         }
 
-        /// Eight interleaved rows of `ty` (repacked at load, `QType::repack_r8`) times each of
-        /// the `N` activation rows.
+        /// Consecutive groups of eight interleaved rows of `ty` (repacked at load,
+        /// `QType::repack_r8`), one per element of `out`, times each of the `N` activation rows:
+        /// `out[g][t][i]` is row `i` of group `g` times `a[t]`.
         ///
         /// # Safety
         /// The CPU must have the features this module is compiled for.
         #[target_feature(enable = $features)]
         pub unsafe fn dot_r8<const N: usize>(
             ty: QType,
-            g: &[u8],
+            groups: &[u8],
             a: &[Q8Row<'_>; N],
-        ) -> [[f32; 8]; N] {
+            out: &mut [[[f32; 8]; N]],
+        ) {
             let block_bytes = ty
                 .r8_block_bytes()
                 .unwrap_or_else(|| panic!("no eight-row layout for {ty:?}"));
-            let blocks = g.len() / block_bytes * (ty.block_elems() / QK);
             assert!(
-                g.len() % block_bytes == 0
+                !out.is_empty() && groups.len() % out.len() == 0,
+                "one output per group"
+            );
+            let group_bytes = groups.len() / out.len();
+            let blocks = group_bytes / block_bytes * (ty.block_elems() / QK);
+            assert!(
+                group_bytes % block_bytes == 0
                     && a.iter().all(|a| a.is_consistent() && a.blocks() == blocks),
                 "weight rows and activation rows disagree in length"
             );
@@ -513,13 +522,15 @@ macro_rules! x86_kernels {
                 ds: a[t].ds.as_ptr(),
                 s16: a[t].s16.as_ptr(),
             });
-            // SAFETY: same features; lengths checked above.
-            unsafe {
-                match ty {
-                    QType::Q4K => dot_r8_q4_k(g, &act),
-                    QType::Q6K => dot_r8_q6_k(g, &act),
-                    _ => dot_r8_small(ty, g, &act),
-                }
+            for (g, out) in groups.chunks_exact(group_bytes).zip(out) {
+                // SAFETY: same features; lengths checked above.
+                *out = unsafe {
+                    match ty {
+                        QType::Q4K => dot_r8_q4_k(g, &act),
+                        QType::Q6K => dot_r8_q6_k(g, &act),
+                        _ => dot_r8_small(ty, g, &act),
+                    }
+                };
             }
         }
 
@@ -591,4 +602,48 @@ pub mod vnni {
             _mm256_dpbusd_epi32(acc, u, s)
         }
     );
+}
+
+/// Quantizes 32 floats to int8 as `quant::quantize_block` does (same scale, same rounding: half
+/// to even), returning the scale and the sums of each half.
+///
+/// # Safety
+/// The CPU must have AVX2.
+#[target_feature(enable = "avx2")]
+pub unsafe fn quantize_block(x: &[f32; 32], qs: &mut [i8; 32]) -> (f32, [i16; 2]) {
+    use std::arch::x86_64::*;
+    // SAFETY: `x` holds 32 floats, read as four vectors of eight.
+    let v: [__m256; 4] = std::array::from_fn(|i| unsafe { _mm256_loadu_ps(x.as_ptr().add(8 * i)) });
+    let sign = _mm256_set1_ps(-0.0);
+    let abs = v.map(|v| _mm256_andnot_ps(sign, v));
+    let m = _mm256_max_ps(_mm256_max_ps(abs[0], abs[1]), _mm256_max_ps(abs[2], abs[3]));
+    let m = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    let m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    let amax = _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
+    let scale = amax / 127.0;
+    let inv = _mm256_set1_ps(if scale > 0.0 { 1.0 / scale } else { 0.0 });
+    let q = v.map(|v| {
+        let r = _mm256_round_ps(
+            _mm256_mul_ps(v, inv),
+            _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC,
+        );
+        _mm256_cvtps_epi32(r)
+    });
+    let half_sum = |a: __m256i, b: __m256i| {
+        let s = _mm256_add_epi32(a, b);
+        let s = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b01_00_11_10));
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
+        _mm_cvtsi128_si32(s) as i16
+    };
+    let sums = [half_sum(q[0], q[1]), half_sum(q[2], q[3])];
+    // Packing works within 128-bit lanes; the permute puts the 32 bytes back in order.
+    let w = _mm256_packs_epi16(
+        _mm256_packs_epi32(q[0], q[1]),
+        _mm256_packs_epi32(q[2], q[3]),
+    );
+    let w = _mm256_permutevar8x32_epi32(w, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    // SAFETY: `qs` holds 32 bytes.
+    unsafe { _mm256_storeu_si256(qs.as_mut_ptr() as *mut __m256i, w) };
+    (scale, sums)
 }

@@ -19,6 +19,10 @@ pub mod q8_0_r8;
 
 use candle_core::quantized::GgmlDType;
 
+use rayon::prelude::*;
+
+use super::kernels::{self, Isa};
+
 /// Elements per activation block (and per "chunk" of every weight kernel).
 pub const QK: usize = 32;
 /// Elements per K-quant super-block.
@@ -210,6 +214,13 @@ pub struct Q8Batch {
 impl Q8Batch {
     /// Quantizes `x`, `rows` rows of `cols` elements each (`cols` a multiple of 32).
     pub fn quantize(&mut self, x: &[f32], cols: usize) {
+        self.quantize_on(None, x, cols);
+    }
+
+    /// Like [`Q8Batch::quantize`], with the rows split over `pool`'s threads when there is one
+    /// (prompt processing quantizes hundreds of rows between matrix products; on one thread
+    /// that left the other cores idle).
+    pub fn quantize_on(&mut self, pool: Option<&rayon::ThreadPool>, x: &[f32], cols: usize) {
         assert!(cols.is_multiple_of(QK) && x.len().is_multiple_of(cols));
         let rows = x.len() / cols;
         self.cols = cols;
@@ -218,20 +229,25 @@ impl Q8Batch {
         self.d.resize(x.len() / QK, 0.0);
         self.s16.resize(x.len() / 16, 0);
         self.ds.resize(x.len() / QK, 0.0);
-        for ((block, qs), (d, s16)) in x
-            .chunks_exact(QK)
-            .zip(self.qs.chunks_exact_mut(QK))
-            .zip(self.d.iter_mut().zip(self.s16.chunks_exact_mut(2)))
-        {
-            quantize_block(block, qs, d, s16);
-        }
-        for ((ds, d), s) in self
-            .ds
-            .iter_mut()
-            .zip(&self.d)
-            .zip(self.s16.chunks_exact(2))
-        {
-            *ds = d * (s[0] as i32 + s[1] as i32) as f32;
+        let isa = Isa::detect();
+        let tasks = pool
+            .map_or(1, |p| p.current_num_threads() * 4)
+            .min(rows)
+            .max(1);
+        let per_task = rows.div_ceil(tasks);
+        let (xs, qs) = (
+            x.par_chunks(per_task * cols),
+            self.qs.par_chunks_mut(per_task * cols),
+        );
+        let d = self.d.par_chunks_mut(per_task * cols / QK);
+        let ds = self.ds.par_chunks_mut(per_task * cols / QK);
+        let s16 = self.s16.par_chunks_mut(per_task * cols / 16);
+        let work = xs.zip(qs).zip(d.zip(ds).zip(s16));
+        let run =
+            || work.for_each(|((x, qs), ((d, ds), s16))| quantize_rows(isa, x, qs, d, ds, s16));
+        match pool {
+            Some(pool) if tasks > 1 => pool.install(run),
+            _ => run(),
         }
     }
 
@@ -254,16 +270,36 @@ impl Q8Batch {
     }
 }
 
-/// Symmetric int8 quantization of 32 values: the scale maps the largest magnitude to 127.
-fn quantize_block(x: &[f32], qs: &mut [i8], d: &mut f32, s16: &mut [i16]) {
+/// Quantizes whole blocks of `x` into the matching parts of a batch's buffers.
+fn quantize_rows(
+    isa: Isa,
+    x: &[f32],
+    qs: &mut [i8],
+    d: &mut [f32],
+    ds: &mut [f32],
+    s16: &mut [i16],
+) {
+    let blocks = x.chunks_exact(QK).zip(qs.chunks_exact_mut(QK));
+    for ((block, qs), ((d, ds), s16)) in
+        blocks.zip(d.iter_mut().zip(ds).zip(s16.chunks_exact_mut(2)))
+    {
+        let (block, qs) = (block.try_into().unwrap(), qs.try_into().unwrap());
+        let (scale, sums) = kernels::quantize_block(isa, block, qs);
+        (*d, *ds) = (scale, scale * (sums[0] as i32 + sums[1] as i32) as f32);
+        s16.copy_from_slice(&sums);
+    }
+}
+
+/// Symmetric int8 quantization of 32 values: the scale maps the largest magnitude to 127;
+/// rounds half to even, as the SIMD versions (`kernels::quantize_block`) and llama.cpp's do.
+/// Returns the scale and the sums of each half.
+pub fn quantize_block(x: &[f32; QK], qs: &mut [i8; QK]) -> (f32, [i16; 2]) {
     let amax = x.iter().fold(0f32, |m, v| m.max(v.abs()));
     let scale = amax / 127.0;
     let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
-    *d = scale;
     for (q, v) in qs.iter_mut().zip(x) {
-        *q = (v * inv).round() as i8;
+        *q = (v * inv).round_ties_even() as i8;
     }
-    for (half, sum) in qs.chunks_exact(16).zip(s16.iter_mut()) {
-        *sum = half.iter().map(|&q| q as i16).sum();
-    }
+    let sum = |half: &[i8]| half.iter().map(|&q| q as i16).sum();
+    (scale, [sum(&qs[..16]), sum(&qs[16..])])
 }
