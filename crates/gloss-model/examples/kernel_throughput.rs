@@ -1,5 +1,5 @@
 //! Single-thread throughput of the eight-row kernels per format, in GMAC/s (weights times tokens
-//! per second), for one token per weight pass (decoding) and four (prompt processing): the figure
+//! per second), for one token per weight pass (decoding) and four or eight (prompt processing): the figure
 //! to watch when changing a kernel or a layout.
 //!
 //! cargo run --release -p gloss-model --example kernel_throughput
@@ -9,8 +9,9 @@ use std::time::Instant;
 use gloss_model::fast::kernels::{Isa, dot_r8};
 use gloss_model::fast::quant::{Q8Batch, QType};
 
-const COLS: usize = 896;
-const ROWS: usize = 1024;
+/// A multiple of 256 (the K-quants' block), about the models' row lengths.
+const COLS: usize = 1792;
+const ROWS: usize = 512;
 const PASSES: usize = 40;
 
 fn main() {
@@ -25,9 +26,12 @@ fn main() {
     let x: Vec<f32> = (0..8 * COLS).map(|_| byte() as f32 / 128.0 - 1.0).collect();
     let mut acts = Q8Batch::default();
     acts.quantize(&x, COLS);
-    println!("kernels: {isa:?}, {ROWS} rows x {COLS} columns, one thread");
+    eprintln!("kernels: {isa:?}, {ROWS} rows x {COLS} columns, one thread");
     for ty in QType::ALL {
-        let Some(block_bytes) = ty.r8_block_bytes().filter(|_| COLS % ty.block_elems() == 0) else {
+        let Some(block_bytes) = ty
+            .r8_block_bytes()
+            .filter(|_| COLS.is_multiple_of(ty.block_elems()))
+        else {
             continue;
         };
         let group_bytes = COLS / ty.block_elems() * block_bytes;
@@ -72,6 +76,6 @@ fn main() {
             macs / started.elapsed().as_secs_f64() / 1e9
         };
         let (t1, t4, t8) = (one(1), one(4), one(8));
-        println!("{ty:?}: {t1:6.1} GMAC/s at 1 token, {t4:6.1} at 4 tokens, {t8:6.1} at 8");
+        eprintln!("{ty:?}: {t1:6.1} GMAC/s at 1 token, {t4:6.1} at 4 tokens, {t8:6.1} at 8");
     }
 }
