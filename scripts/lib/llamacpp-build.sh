@@ -201,11 +201,12 @@ PY
     fi
 }
 
-# llamacpp_build_ik CACHE: builds ik_llama.cpp's llama-bench into CACHE/bin/ik, unless there.
+# llamacpp_build_ik CACHE: builds ik_llama.cpp's llama-bench and llama-cli (for the end-to-end
+# comparison) into CACHE/bin/ik, unless there.
 llamacpp_build_ik() {
     local cache="$1"
     local bindir="$cache/bin/ik"
-    if [ -x "$bindir/llama-bench" ]; then
+    if [ -x "$bindir/llama-bench" ] && [ -x "$bindir/llama-cli" ]; then
         llamacpp_log "ik_llama.cpp: reusing $bindir"
         return 0
     fi
@@ -222,20 +223,20 @@ llamacpp_build_ik() {
     llamacpp_ik_build_info "$tree"
     local cflags
     cflags="$(llamacpp_extra_cflags)"
-    llamacpp_log "building ik_llama.cpp from $tree (llama-bench; extra flags: ${cflags:-none})"
+    llamacpp_log "building ik_llama.cpp from $tree (llama-bench, llama-cli; extra flags: ${cflags:-none})"
     local started=$SECONDS
     mkdir -p "$cache/logs"
     if ! llamacpp_cmake "$tree" "$cache/build/ik" "$cflags" \
         -DLLAMA_BUILD_EXAMPLES=ON \
         -DLLAMA_BUILD_SERVER=OFF \
         -DLLAMA_LLGUIDANCE=OFF \
-        -- llama-bench >"$cache/logs/ik-build.log" 2>&1; then
+        -- llama-bench llama-cli >"$cache/logs/ik-build.log" 2>&1; then
         tail -n 40 "$cache/logs/ik-build.log" >&2
         llamacpp_log "ik_llama.cpp build failed; full log: $cache/logs/ik-build.log"
         return 1
     fi
     mkdir -p "$bindir"
-    cp "$cache/build/ik/bin/llama-bench" "$bindir/llama-bench"
+    cp "$cache/build/ik/bin/llama-bench" "$cache/build/ik/bin/llama-cli" "$bindir/"
     echo "$LLAMACPP_IK_PKG==$LLAMACPP_IK_VERSION flags='${cflags}' built $(date -u +%FT%TZ) in $((SECONDS - started)) s" >"$bindir/BUILD-INFO"
     llamacpp_log "ik_llama.cpp built in $((SECONDS - started)) s"
 }

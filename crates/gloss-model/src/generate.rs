@@ -23,12 +23,12 @@ pub enum Sampling {
     },
 }
 
-/// Tokens drafted per step by prompt lookup, by default: none. On the CPUs measured so far a pass
-/// over four tokens costs about 2.5 single-token passes with our kernels, and explanations accept
-/// about one drafted token per pass, so drafting loses time (docs/performance.md); it stays
-/// available (`draft_tokens`, `gloss eval --draft-tokens 3`) for kernels whose batched passes are
-/// closer to the cost of one.
-pub const DEFAULT_DRAFT_TOKENS: usize = 0;
+/// Tokens drafted per step by prompt lookup, by default. A pass over three tokens costs about 1.5
+/// single-token passes with the eight-row kernels (decoding is bound by memory traffic, which a
+/// pass pays once whatever the tokens), explanations quote their code often enough, and
+/// `DraftBackoff` stops drafting through stretches that do not: 1.06x faster end to end on the
+/// dev set than no drafting (3 tokens: 1.02x; docs/performance.md). Greedy output is the same.
+pub const DEFAULT_DRAFT_TOKENS: usize = 2;
 
 #[derive(Clone, Debug)]
 pub struct GenerateParams {
@@ -156,6 +156,7 @@ pub fn generate(
     let mut position = prompt.len();
     // Tokens verified by the last batched pass, waiting to be emitted, with the logits after each.
     let mut verified: std::collections::VecDeque<(u32, Vec<f32>)> = Default::default();
+    let mut backoff = DraftBackoff::default();
     generation.stop_reason = loop {
         if generation.generated_tokens >= params.max_tokens {
             break StopReason::MaxTokens;
@@ -199,7 +200,7 @@ pub fn generate(
         let room = (params.max_tokens - generation.generated_tokens)
             .min(context_length - position - 1)
             .saturating_sub(1);
-        let draft = if drafting {
+        let draft = if drafting && backoff.should_draft() {
             lookup_draft(&history, params.draft_tokens.min(room))
         } else {
             Vec::new()
@@ -230,6 +231,7 @@ pub fn generate(
             verified.push_back((token, after.to_vec()));
             expected = argmax(after);
         }
+        backoff.record(!verified.is_empty());
         // Rejected drafts leave stale cache entries beyond the verified tokens.
         model.truncate_cache(position + verified.len());
     };
@@ -239,6 +241,38 @@ pub fn generate(
     }
     generation.generate_seconds = decode_started.elapsed().as_secs_f64();
     Ok(generation)
+}
+
+/// When to draft: a rejected draft costs most of a pass for nothing, and rejections come in runs
+/// (prose that paraphrases rather than quotes), so after each rejection drafting pauses for twice
+/// as many steps as the last pause, up to `MAX_PAUSE`; an accepted draft ends the pause.
+#[derive(Default)]
+struct DraftBackoff {
+    pause: usize,
+    wait: usize,
+}
+
+impl DraftBackoff {
+    const MAX_PAUSE: usize = 16;
+
+    /// Whether this step may draft (counts down a pause).
+    fn should_draft(&mut self) -> bool {
+        if self.wait > 0 {
+            self.wait -= 1;
+            return false;
+        }
+        true
+    }
+
+    /// The outcome of a verified draft: whether any drafted token was accepted.
+    fn record(&mut self, accepted: bool) {
+        self.pause = if accepted {
+            0
+        } else {
+            (self.pause * 2).clamp(1, Self::MAX_PAUSE)
+        };
+        self.wait = self.pause;
+    }
 }
 
 /// The tokens that followed the latest earlier occurrence of the history's last n-gram (longest n
@@ -293,6 +327,27 @@ mod tests {
         // A lone repeated token is too weak a match to draft from.
         assert_eq!(lookup_draft(&[4, 1, 9, 4], 1), Vec::<u32>::new());
         assert_eq!(lookup_draft(&[4, 1, 9, 4, 1], 1), vec![9]);
+    }
+
+    #[test]
+    fn drafting_pauses_longer_after_each_rejection_and_resumes_on_acceptance() {
+        let mut gate = DraftBackoff::default();
+        let mut pauses = Vec::new();
+        for _ in 0..6 {
+            assert!(gate.should_draft());
+            gate.record(false);
+            let mut skipped = 0;
+            while !gate.should_draft() {
+                skipped += 1;
+            }
+            pauses.push(skipped);
+        }
+        assert_eq!(pauses, [1, 2, 4, 8, 16, 16]);
+        gate.record(true);
+        assert!(gate.should_draft());
+        gate.record(false);
+        assert!(!gate.should_draft());
+        assert!(gate.should_draft());
     }
 
     #[test]

@@ -147,15 +147,78 @@ const MAX_TILE_GROUPS: usize = MAX_TILE_ROWS / R8_ROWS;
 /// Activation bytes a tile reads at most (int8, one per column and token): well inside L2.
 const ACT_TILE_BYTES: usize = 256 * 1024;
 
+/// Products of rows `rows` of `w` with tokens `t..t + N` of `x`, into `out` (`[token][row]`, of
+/// `x.rows() * w.rows` elements); the caller owns those elements alone.
+fn tile_tokens<const N: usize>(
+    isa: Isa,
+    w: &QMatrix,
+    rows: std::ops::Range<usize>,
+    x: &Q8Batch,
+    t: usize,
+    out: OutPtr,
+) {
+    let acts: [_; N] = std::array::from_fn(|i| x.row(t + i));
+    let store = |t: usize, r: usize, v: f32| {
+        // SAFETY: `t < x.rows()` and `r < w.rows`, inside the output (checked by `matmul`);
+        // each (t, r) belongs to exactly one tile.
+        unsafe { *out.at(t * w.rows + r) = v };
+    };
+    let Some(packed) = &w.r8 else {
+        for r in rows {
+            let mut o = [0f32; N];
+            dot_rows(isa, w.ty, w.row(r), &acts, &mut o);
+            for (i, v) in o.into_iter().enumerate() {
+                store(t + i, r, v);
+            }
+        }
+        return;
+    };
+    let gb = w.r8_group_bytes();
+    let (g0, g1) = (rows.start / R8_ROWS, rows.end.div_ceil(R8_ROWS));
+    let groups = &packed[g0 * gb..g1 * gb];
+    if N == 1 {
+        // One token's rows are contiguous in the output: the kernel writes there.
+        // SAFETY: rows `g0 * 8..g1 * 8` of token `t` lie inside the output (`g1 * 8 <= w.rows`,
+        // whole groups) and belong to this tile alone; `[[f32; 8]; N]` with `N == 1` has the
+        // layout of eight f32.
+        let o = unsafe {
+            std::slice::from_raw_parts_mut(
+                out.at(t * w.rows + g0 * R8_ROWS) as *mut [[f32; R8_ROWS]; N],
+                g1 - g0,
+            )
+        };
+        dot_r8(isa, w.ty, groups, &acts, o);
+        return;
+    }
+    for (c, part) in groups.chunks(MAX_TILE_GROUPS * gb).enumerate() {
+        let mut o = [[[0f32; R8_ROWS]; N]; MAX_TILE_GROUPS];
+        let o = &mut o[..part.len() / gb];
+        dot_r8(isa, w.ty, part, &acts, o);
+        for (g, o) in (g0 + c * MAX_TILE_GROUPS..).zip(o.iter()) {
+            for (i, o) in o.iter().enumerate() {
+                for (k, &v) in o.iter().enumerate() {
+                    store(t + i, g * R8_ROWS + k, v);
+                }
+            }
+        }
+    }
+}
+
 /// Runs every job over the same activations `x` in one parallel section (q/k/v or gate/up
 /// share their input, and one section instead of several halves the synchronization).
 pub fn matmul(pool: &rayon::ThreadPool, isa: Isa, x: &Q8Batch, jobs: &mut [MatJob<'_>]) {
     let n = x.rows();
     let mut tiles = Vec::new();
     let total_rows: usize = jobs.iter().map(|j| j.w.rows).sum();
-    // Multiples of eight rows, for the repacked groups.
-    let tile = (total_rows / (pool.current_num_threads() * 16)).clamp(R8_ROWS, MAX_TILE_ROWS)
-        / R8_ROWS
+    // Multiples of eight rows, for the repacked groups. Decoding one token reads each weight
+    // once: a handful of large tiles per thread keeps scheduling off its memory-bound path;
+    // several tokens take small tiles, which stay in L2 while every token passes over them.
+    let threads = pool.current_num_threads();
+    let tile = if n == 1 {
+        (total_rows / (threads * 4)).max(R8_ROWS)
+    } else {
+        (total_rows / (threads * 16)).clamp(R8_ROWS, MAX_TILE_ROWS)
+    } / R8_ROWS
         * R8_ROWS;
     // Long rows (the down projection) would stream every token's activations from beyond L2
     // once per row tile: bound the tokens a tile covers instead.
@@ -173,62 +236,20 @@ pub fn matmul(pool: &rayon::ThreadPool, isa: Isa, x: &Q8Batch, jobs: &mut [MatJo
     }
     let weights: Vec<&QMatrix> = jobs.iter().map(|j| j.w).collect();
     pool.install(|| {
-        tiles.par_iter().for_each(|&(j, r0, r1, t0, n)| {
-            let w = weights[j];
-            let out = outs[j];
-            let store = |t: usize, r: usize, v: f32| {
-                // SAFETY: `t < n` and `r < w.rows`, inside the job's output of `n * rows`
-                // elements (asserted above); each (t, r) belongs to exactly one tile.
-                unsafe { *out.at(t * w.rows + r) = v };
-            };
-            if let Some(packed) = &w.r8 {
-                let gb = w.r8_group_bytes();
-                let (g0, g1) = (r0 / R8_ROWS, r1.div_ceil(R8_ROWS));
-                let groups = &packed[g0 * gb..g1 * gb];
-                let mut t = t0;
-                while t + TOKEN_BLOCK <= n {
-                    let acts: [_; TOKEN_BLOCK] = std::array::from_fn(|i| x.row(t + i));
-                    let mut o = [[[0f32; R8_ROWS]; TOKEN_BLOCK]; MAX_TILE_GROUPS];
-                    dot_r8(isa, w.ty, groups, &acts, &mut o[..g1 - g0]);
-                    for (g, o) in (g0..g1).zip(&o) {
-                        for (i, o) in o.iter().enumerate() {
-                            for (k, &v) in o.iter().enumerate() {
-                                store(t + i, g * R8_ROWS + k, v);
-                            }
-                        }
-                    }
-                    t += TOKEN_BLOCK;
-                }
-                for t in t..n {
-                    let mut o = [[[0f32; R8_ROWS]; 1]; MAX_TILE_GROUPS];
-                    dot_r8(isa, w.ty, groups, &[x.row(t)], &mut o[..g1 - g0]);
-                    for (g, o) in (g0..g1).zip(&o) {
-                        for (k, &v) in o[0].iter().enumerate() {
-                            store(t, g * R8_ROWS + k, v);
-                        }
-                    }
-                }
-                return;
-            }
+        tiles.par_iter().for_each(|&(j, r0, r1, t0, t1)| {
+            let (w, out) = (weights[j], outs[j]);
             let mut t = t0;
-            while t + TOKEN_BLOCK <= n {
-                let acts: [_; TOKEN_BLOCK] = std::array::from_fn(|i| x.row(t + i));
-                for r in r0..r1 {
-                    let mut o = [0f32; TOKEN_BLOCK];
-                    dot_rows(isa, w.ty, w.row(r), &acts, &mut o);
-                    for (i, v) in o.into_iter().enumerate() {
-                        store(t + i, r, v);
-                    }
-                }
+            while t + TOKEN_BLOCK <= t1 {
+                tile_tokens::<TOKEN_BLOCK>(isa, w, r0..r1, x, t, out);
                 t += TOKEN_BLOCK;
             }
-            for t in t..n {
-                let acts = [x.row(t)];
-                for r in r0..r1 {
-                    let mut o = [0f32];
-                    dot_rows(isa, w.ty, w.row(r), &acts, &mut o);
-                    store(t, r, o[0]);
-                }
+            // The last few tokens together too: each pass over the weights costs memory
+            // traffic whatever the number of tokens (two drafted tokens verified in one pass).
+            match t1 - t {
+                3 => tile_tokens::<3>(isa, w, r0..r1, x, t, out),
+                2 => tile_tokens::<2>(isa, w, r0..r1, x, t, out),
+                1 => tile_tokens::<1>(isa, w, r0..r1, x, t, out),
+                _ => {}
             }
         })
     });

@@ -77,7 +77,7 @@ pub struct FastModel {
     output: QMatrix,
     rope: Rope,
     kv: KvCache,
-    pool: rayon::ThreadPool,
+    pool: Arc<rayon::ThreadPool>,
     isa: Isa,
     scratch: Scratch,
 }
@@ -290,7 +290,7 @@ impl FastModel {
             embed,
             layers,
             output,
-            pool,
+            pool: Arc::new(pool),
             isa: Isa::detect(),
             scratch: Scratch::default(),
         })
@@ -313,6 +313,19 @@ impl FastModel {
     /// Like [`FastModel::forward`], but returns the logits after each of the last `rows` tokens,
     /// one vocabulary-sized row each: what verifying several drafted tokens at once needs.
     pub fn forward_rows(
+        &mut self,
+        tokens: &[u32],
+        start: usize,
+        rows: usize,
+    ) -> Result<Vec<f32>, String> {
+        // The whole pass runs on a pool thread: each of its hundred-odd parallel sections then
+        // starts on a thread that is already awake, instead of waking the pool from outside and
+        // sleeping until it is done (a tenth of a decoding step went to those wake-ups).
+        let pool = Arc::clone(&self.pool);
+        pool.install(|| self.forward_rows_on_pool(tokens, start, rows))
+    }
+
+    fn forward_rows_on_pool(
         &mut self,
         tokens: &[u32],
         start: usize,
