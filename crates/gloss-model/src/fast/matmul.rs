@@ -41,11 +41,9 @@ impl QMatrix {
 
     /// Repacks the matrix into eight-row groups (once, at load: `QType::repack_r8`) and tells the
     /// OS it may drop the mapped pages of the original, so resident memory stays about the file's
-    /// size. Q4_0, Q4_1 unless `q4_1` is set, and row counts not a multiple of eight are left as
-    /// they are.
-    pub fn repack(&mut self, q4_1: bool) {
-        let wanted = self.ty.r8_block_bytes().is_some() && (q4_1 || self.ty != QType::Q4_1);
-        if !wanted || !self.rows.is_multiple_of(R8_ROWS) {
+    /// size. Q4_0 and row counts not a multiple of eight are left as they are.
+    pub fn repack(&mut self) {
+        if self.ty.r8_block_bytes().is_none() || !self.rows.is_multiple_of(R8_ROWS) {
             return;
         }
         let group_bytes = self.r8_group_bytes();
