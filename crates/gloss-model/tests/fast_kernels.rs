@@ -11,7 +11,7 @@
 
 use candle_core::Device;
 use candle_core::quantized::ggml_file::qtensor_from_ggml;
-use gloss_model::fast::kernels::{Isa, dot_r8, dot_rows, quantize_block};
+use gloss_model::fast::kernels::{Isa, dot_keys, dot_r8, dot_rows, quantize_block};
 use gloss_model::fast::quant::{Q8Batch, QType};
 
 /// xorshift64*: deterministic, dependency-free randomness.
@@ -228,6 +228,29 @@ fn simd_activation_quantization_equals_scalar() {
             let mut got = [0i8; 32];
             let result = quantize_block(isa, &x, &mut got);
             assert_eq!((result, got), (expected, want), "{isa:?} on {x:?}");
+        }
+    }
+}
+
+#[test]
+fn key_dot_products_match_plain_ones() {
+    let mut rng = Rng(11);
+    for (dim, keys) in [(64, 21), (128, 8), (24, 3), (6, 9)] {
+        let q: Vec<f32> = (0..dim).map(|_| rng.f32()).collect();
+        let k: Vec<f32> = (0..dim * keys).map(|_| rng.f32()).collect();
+        for isa in [Isa::Scalar, Isa::Avx2, Isa::Avx512Vnni] {
+            if !isa.available() {
+                continue;
+            }
+            let mut scores = vec![f32::NAN; keys];
+            dot_keys(isa, &q, &k, &mut scores);
+            for (j, got) in scores.iter().enumerate() {
+                let want: f32 = q.iter().zip(&k[j * dim..]).map(|(a, b)| a * b).sum();
+                assert!(
+                    (got - want).abs() < 1e-4,
+                    "{isa:?} dim {dim} key {j}: {got} vs {want}"
+                );
+            }
         }
     }
 }

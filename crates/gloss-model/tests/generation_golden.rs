@@ -91,7 +91,38 @@ fn check_teacher_forced(model_id: &str, file: &str) {
     }
 }
 
-/// Greedy decoding gives one of the first sentences llama.cpp gave on the machines it was run on.
+/// Whether free-running greedy text follows llama.cpp's golden tokens until it leaves them at a
+/// near-tie (llama.cpp's margin under `CLEAR_MARGIN`) for another token llama.cpp listed within
+/// `CLEAR_MARGIN` of its top, the fixture's own criterion; after that the contexts differ and
+/// nothing more can be compared. Text that never leaves the golden tokens follows them too.
+fn leaves_golden_only_at_a_near_tie(text: &str, steps: &[Value]) -> bool {
+    let mut at = 0;
+    for step in steps {
+        let token = step["token"].as_str().unwrap();
+        if text[at..].starts_with(token) {
+            at += token.len();
+            continue;
+        }
+        let top: Vec<(&str, f64)> = step["top"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t[1].as_str().unwrap(), t[2].as_f64().unwrap()))
+            .collect();
+        let best = top[0].1;
+        let margin = best - top.get(1).map_or(f64::NEG_INFINITY, |t| t.1);
+        return margin < CLEAR_MARGIN
+            && top.iter().any(|&(alternative, logprob)| {
+                alternative != token
+                    && best - logprob < CLEAR_MARGIN
+                    && text[at..].starts_with(alternative)
+            });
+    }
+    true
+}
+
+/// Greedy decoding gives one of the first sentences llama.cpp gave on the machines it was run on,
+/// or leaves llama.cpp's tokens only where they were nearly tied (rounding decides those).
 fn check_greedy_sentence(model_id: &str, file: &str) {
     let golden = golden();
     let prompt = golden["prompt"].as_str().unwrap();
@@ -110,10 +141,36 @@ fn check_greedy_sentence(model_id: &str, file: &str) {
         Some(end) => &generation.text[..=end],
         None => generation.text.trim_end(),
     };
+    let steps = golden["steps"][model_id].as_array().unwrap();
     assert!(
-        known.contains(&first_sentence),
-        "{model_id}: greedy first sentence {first_sentence:?} is none of {known:?}"
+        known.contains(&first_sentence)
+            || leaves_golden_only_at_a_near_tie(&generation.text, steps),
+        "{model_id}: greedy first sentence {first_sentence:?} is none of {known:?}, and leaves \
+         llama.cpp's tokens where they were not nearly tied"
     );
+}
+
+#[test]
+fn leaving_the_golden_tokens_is_accepted_only_at_near_ties() {
+    let golden = golden();
+    let steps = golden["steps"]["smollm2-135m"].as_array().unwrap();
+    let sentence = golden["outputs"]["smollm2-135m"].as_str().unwrap();
+    assert!(leaves_golden_only_at_a_near_tie(sentence, steps));
+    // Step 1 is nearly tied between " function" and " Python".
+    assert!(leaves_golden_only_at_a_near_tie(
+        "This Python function adds.",
+        steps
+    ));
+    // Step 0's margin is 0.25 but " A" is not among llama.cpp's listed tokens; step 2 (" takes")
+    // is clear by 0.72.
+    assert!(!leaves_golden_only_at_a_near_tie(
+        "A function takes two.",
+        steps
+    ));
+    assert!(!leaves_golden_only_at_a_near_tie(
+        "This function uses two.",
+        steps
+    ));
 }
 
 #[test]

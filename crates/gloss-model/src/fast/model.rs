@@ -9,7 +9,7 @@ use candle_core::quantized::gguf_file;
 use memmap2::{Mmap, MmapOptions};
 use rayon::prelude::*;
 
-use super::kernels::Isa;
+use super::kernels::{Isa, dot_keys};
 use super::kv_cache::KvCache;
 use super::matmul::{MatJob, OutPtr, QMatrix, matmul};
 use super::ops::{self, Rope};
@@ -393,7 +393,9 @@ impl FastModel {
                     .apply(&mut s.k[i * kv_dim..(i + 1) * kv_dim], cos, sin);
             }
             self.kv.store(l, start, &s.k, &s.v);
-            attention(&self.pool, &cfg, &self.kv, l, start, n, &s.q, &mut s.att);
+            attention(
+                &self.pool, self.isa, &cfg, &self.kv, l, start, n, &s.q, &mut s.att,
+            );
 
             s.acts.quantize_on(Some(&self.pool), &s.att, q_dim);
             matmul(
@@ -474,6 +476,7 @@ fn silu_mul(pool: &rayon::ThreadPool, gate: &mut [f32], up: &[f32], width: usize
 #[allow(clippy::too_many_arguments)]
 fn attention(
     pool: &rayon::ThreadPool,
+    isa: Isa,
     cfg: &Config,
     kv: &KvCache,
     layer: usize,
@@ -499,9 +502,8 @@ fn attention(
                 let len = start + i + 1;
                 let qh = &q[(i * nh + h) * hd..(i * nh + h + 1) * hd];
                 let scores = &mut scores[..len];
-                for (s, k) in scores.iter_mut().zip(keys.chunks_exact(hd)) {
-                    *s = ops::dot(qh, k) * scale;
-                }
+                dot_keys(isa, qh, &keys[..len * hd], scores);
+                scores.iter_mut().for_each(|s| *s *= scale);
                 let max = ops::max(scores);
                 for s in scores.iter_mut() {
                     *s = ops::exp(*s - max);

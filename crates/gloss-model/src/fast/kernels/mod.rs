@@ -158,3 +158,24 @@ pub fn quantize_block(isa: Isa, x: &[f32; 32], qs: &mut [i8; 32]) -> (f32, [i16;
         _ => quant::quantize_block(x, qs),
     }
 }
+
+/// `scores[j] = q · keys[j]` for consecutive keys of `q.len()` values each.
+pub fn dot_keys(isa: Isa, q: &[f32], keys: &[f32], scores: &mut [f32]) {
+    let dim = q.len();
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if isa != Isa::Scalar && dim.is_multiple_of(8) {
+        assert!(isa.available());
+        for (out, keys) in scores.chunks_exact_mut(8).zip(keys.chunks_exact(8 * dim)) {
+            // SAFETY: both SIMD families include AVX2 and FMA (checked above).
+            out.copy_from_slice(&unsafe { x86::dot8(q, keys) });
+            done += 8;
+        }
+    }
+    for (s, k) in scores[done..]
+        .iter_mut()
+        .zip(keys[done * dim..].chunks_exact(dim))
+    {
+        *s = super::ops::dot(q, k);
+    }
+}

@@ -647,3 +647,43 @@ pub unsafe fn quantize_block(x: &[f32; 32], qs: &mut [i8; 32]) -> (f32, [i16; 2]
     unsafe { _mm256_storeu_si256(qs.as_mut_ptr() as *mut __m256i, w) };
     (scale, sums)
 }
+
+/// `out[j] = q · keys[j]` for eight consecutive keys of `q.len()` values each (a multiple of 8):
+/// one vector of partial sums per key, then one transposing reduction for all eight, instead of
+/// a horizontal sum per key.
+///
+/// # Safety
+/// The CPU must have AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn dot8(q: &[f32], keys: &[f32]) -> [f32; 8] {
+    use std::arch::x86_64::*;
+    let dim = q.len();
+    assert!(
+        dim.is_multiple_of(8) && keys.len() == 8 * dim,
+        "eight whole keys"
+    );
+    let mut acc = [_mm256_setzero_ps(); 8];
+    for c in (0..dim).step_by(8) {
+        // SAFETY: `c + 8 <= dim`, and key `j` spans `j * dim..(j + 1) * dim` (checked above).
+        unsafe {
+            let qv = _mm256_loadu_ps(q.as_ptr().add(c));
+            for (j, acc) in acc.iter_mut().enumerate() {
+                let kv = _mm256_loadu_ps(keys.as_ptr().add(j * dim + c));
+                *acc = _mm256_fmadd_ps(qv, kv, *acc);
+            }
+        }
+    }
+    // Pairwise sums: after three rounds lane j holds key j's total.
+    let h01 = _mm256_hadd_ps(acc[0], acc[1]);
+    let h23 = _mm256_hadd_ps(acc[2], acc[3]);
+    let h45 = _mm256_hadd_ps(acc[4], acc[5]);
+    let h67 = _mm256_hadd_ps(acc[6], acc[7]);
+    let h0123 = _mm256_hadd_ps(h01, h23);
+    let h4567 = _mm256_hadd_ps(h45, h67);
+    let lo = _mm256_permute2f128_ps(h0123, h4567, 0x20);
+    let hi = _mm256_permute2f128_ps(h0123, h4567, 0x31);
+    let mut out = [0f32; 8];
+    // SAFETY: `out` holds eight f32.
+    unsafe { _mm256_storeu_ps(out.as_mut_ptr(), _mm256_add_ps(lo, hi)) };
+    out
+}
