@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use super::kernels::{Isa, dot_keys};
 use super::kv_cache::KvCache;
-use super::matmul::{MatJob, OutPtr, QMatrix, matmul};
+use super::matmul::{MatJob, OutPtr, QMatrix, RepackArena, matmul};
 use super::ops::{self, Rope};
 use super::quant::{Q8Batch, QType};
 
@@ -249,13 +249,12 @@ impl FastModel {
         // one candle's reference gives on AVX-512 machines; both are accepted by the golden test.
         let repack = std::env::var("GLOSS_FAST_REPACK").as_deref() != Ok("0");
         pool.install(|| {
-            matrices.par_iter_mut().for_each(|m| {
-                if repack {
-                    m.repack();
-                }
-                m.prefault();
-            })
-        });
+            if repack {
+                RepackArena::repack(&mut matrices).map_err(|e| Unsupported(e.to_string()))?;
+            }
+            matrices.par_iter().for_each(|m| m.prefault());
+            Ok::<_, Unsupported>(())
+        })?;
         for layer in &layers {
             let shapes = [
                 (&layer.wq, dim, dim),
