@@ -36,12 +36,10 @@ impl RepackArena {
             parts.push(part);
             rest = tail;
         }
-        matrices.par_iter().zip(parts).for_each(|(m, part)| {
-            if !part.is_empty() {
-                m.repack_into(part);
-                m.release_original();
-            }
-        });
+        matrices
+            .par_iter()
+            .zip(parts)
+            .for_each(|(m, part)| m.repack_into(part));
         let arena = Arc::new(arena.make_read_only()?);
         let mut start = 0;
         for (m, size) in matrices.iter_mut().zip(sizes) {
@@ -91,15 +89,25 @@ impl QMatrix {
         self.rows / R8_ROWS * self.r8_group_bytes()
     }
 
-    /// Writes the matrix in the eight-row layout into `out` (`repacked_bytes` long).
+    /// Writes the matrix in the eight-row layout into `out` (`repacked_bytes` long), telling the
+    /// OS after every few MiB that it may drop the mapped pages of the original rows just read,
+    /// so resident memory stays about the file's size even for the largest matrix.
     pub fn repack_into(&self, out: &mut [u8]) {
         assert_eq!(out.len(), self.repacked_bytes(), "repack buffer size");
         if out.is_empty() {
             return;
         }
-        for (g, out) in out.chunks_exact_mut(self.r8_group_bytes()).enumerate() {
-            let rows = std::array::from_fn(|i| self.row(g * R8_ROWS + i));
-            self.ty.repack_r8(rows, out);
+        const BATCH_BYTES: usize = 4 << 20;
+        let group_bytes = self.r8_group_bytes();
+        let groups_per_batch = (BATCH_BYTES / group_bytes).max(1);
+        for (b, batch) in out.chunks_mut(groups_per_batch * group_bytes).enumerate() {
+            let first = b * groups_per_batch;
+            for (g, out) in batch.chunks_exact_mut(group_bytes).enumerate() {
+                let rows = std::array::from_fn(|i| self.row((first + g) * R8_ROWS + i));
+                self.ty.repack_r8(rows, out);
+            }
+            let groups = batch.len() / group_bytes;
+            self.release_rows(first * R8_ROWS, (first + groups) * R8_ROWS);
         }
     }
 
@@ -112,16 +120,16 @@ impl QMatrix {
         self.r8 = Some((arena, start));
     }
 
-    /// Tells the OS it may drop the mapped pages of the original (once repacked), so resident
-    /// memory stays about the file's size.
-    fn release_original(&self) {
-        // Whole pages inside the matrix's bytes only: neighbours may still be read.
+    /// Tells the OS it may drop the mapped pages of rows `r0..r1` of the original (once
+    /// repacked).
+    fn release_rows(&self, r0: usize, r1: usize) {
+        // Whole pages inside those rows' bytes only: neighbours may still be read.
         let page = 4096;
-        let begin = self.start.div_ceil(page) * page;
-        let end = (self.start + self.rows * self.row_bytes()) / page * page;
+        let begin = (self.start + r0 * self.row_bytes()).div_ceil(page) * page;
+        let end = (self.start + r1 * self.row_bytes()) / page * page;
         if end > begin {
             // SAFETY: a read-only file mapping; dropped pages are read back from the file if
-            // touched again, and nothing reads this range after the repack anyway.
+            // touched again (embedding lookups of a tied output table do).
             let _ = unsafe {
                 self.map.unchecked_advise_range(
                     memmap2::UncheckedAdvice::DontNeed,

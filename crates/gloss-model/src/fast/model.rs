@@ -226,6 +226,26 @@ impl FastModel {
             .thread_name(|i| format!("gloss-fast-{i}"))
             .build()
             .map_err(|e| Unsupported(e.to_string()))?;
+        for layer in &layers {
+            let shapes = [
+                (&layer.wq, dim, dim),
+                (&layer.wk, kv_dim, dim),
+                (&layer.wv, kv_dim, dim),
+                (&layer.wo, dim, dim),
+                (&layer.w_gate, cfg.ffn_dim, dim),
+                (&layer.w_up, cfg.ffn_dim, dim),
+                (&layer.w_down, dim, cfg.ffn_dim),
+            ];
+            if shapes.iter().any(|(m, r, c)| m.rows != *r || m.cols != *c) {
+                return Err(Unsupported("unexpected matrix shapes".into()));
+            }
+        }
+        // Tied embeddings (SmolLM2) reuse the token table as the output projection; lookups
+        // read the original rows, faulted back from the file one page at a time.
+        let mut output = match t.matrix("output.weight") {
+            Ok(m) => m,
+            Err(_) => t.matrix("token_embd.weight")?,
+        };
         let mut matrices: Vec<&mut QMatrix> = layers
             .iter_mut()
             .flat_map(|l| {
@@ -248,6 +268,7 @@ impl FastModel {
         // Repacked Q4_1 turns one of SmolLM2's greedy golden sentences at a near-tie into the
         // one candle's reference gives on AVX-512 machines; both are accepted by the golden test.
         let repack = std::env::var("GLOSS_FAST_REPACK").as_deref() != Ok("0");
+        matrices.push(&mut output);
         pool.install(|| {
             if repack {
                 RepackArena::repack(&mut matrices).map_err(|e| Unsupported(e.to_string()))?;
@@ -255,26 +276,7 @@ impl FastModel {
             matrices.par_iter().for_each(|m| m.prefault());
             Ok::<_, Unsupported>(())
         })?;
-        for layer in &layers {
-            let shapes = [
-                (&layer.wq, dim, dim),
-                (&layer.wk, kv_dim, dim),
-                (&layer.wv, kv_dim, dim),
-                (&layer.wo, dim, dim),
-                (&layer.w_gate, cfg.ffn_dim, dim),
-                (&layer.w_up, cfg.ffn_dim, dim),
-                (&layer.w_down, dim, cfg.ffn_dim),
-            ];
-            if shapes.iter().any(|(m, r, c)| m.rows != *r || m.cols != *c) {
-                return Err(Unsupported("unexpected matrix shapes".into()));
-            }
-        }
-        // Tied embeddings (SmolLM2) reuse the token table as the output projection.
-        let output = match t.matrix("output.weight") {
-            Ok(m) => m,
-            Err(_) => t.matrix("token_embd.weight")?,
-        };
-        output.prefault();
+        drop(matrices);
         Ok(Self {
             rope: Rope::new(cfg.head_dim, cfg.rope_base, cfg.neox),
             kv: KvCache::new(
