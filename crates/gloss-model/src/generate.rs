@@ -23,11 +23,11 @@ pub enum Sampling {
     },
 }
 
-/// Tokens drafted per step by prompt lookup, by default. A pass over three tokens costs about 1.5
-/// single-token passes with the eight-row kernels (decoding is bound by memory traffic, which a
-/// pass pays once whatever the tokens), explanations quote their code often enough, and
-/// `DraftBackoff` stops drafting through stretches that do not: 1.06x faster end to end on the
-/// dev set than no drafting (3 tokens: 1.02x; docs/performance.md). Greedy output is the same.
+/// Tokens drafted per step by prompt lookup, by default. A pass over three tokens costs about 1.2
+/// single-token passes (decoding is bound by memory traffic, which a pass pays once whatever its
+/// tokens), explanations quote their code often enough, and `DraftBackoff` stops drafting through
+/// stretches that do not: 1.09x faster end to end on the 30 dev cases than no drafting, and 3 or 4
+/// drafted tokens were slower than 2 (docs/performance.md). Greedy output is the same.
 pub const DEFAULT_DRAFT_TOKENS: usize = 2;
 
 #[derive(Clone, Debug)]
