@@ -166,11 +166,6 @@ impl QMatrix {
         self.cols / self.ty.block_elems() * per_block
     }
 
-    /// Whether the matrix reads a repacked copy.
-    pub fn is_repacked(&self) -> bool {
-        self.r8.is_some()
-    }
-
     pub fn row_bytes(&self) -> usize {
         self.ty.row_bytes(self.cols)
     }
