@@ -27,7 +27,9 @@ impl RepackArena {
             return Ok(());
         }
         let mut arena = memmap2::MmapMut::map_anon(total)?;
-        // Only advice: without transparent huge pages the buffer works the same, a little slower.
+        // Only advice: without transparent huge pages (or off Linux) the buffer works the same,
+        // a little slower.
+        #[cfg(target_os = "linux")]
         let _ = arena.advise(memmap2::Advice::HugePage);
         let mut parts = Vec::with_capacity(sizes.len());
         let mut rest: &mut [u8] = &mut arena;
