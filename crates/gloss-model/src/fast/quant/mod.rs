@@ -164,6 +164,34 @@ impl QType {
     }
 }
 
+/// The scaffolding of every eight-row repack: block `b` of `out` (`packed_bytes` each, zeroed
+/// first) is filled by `fill(packed_block, i, native_block)` for each row `i`'s block `b`
+/// (`native_bytes` each).
+fn repack_blocks(
+    rows: [&[u8]; 8],
+    native_bytes: usize,
+    packed_bytes: usize,
+    out: &mut [u8],
+    mut fill: impl FnMut(&mut [u8], usize, &[u8]),
+) {
+    for (b, packed) in out.chunks_exact_mut(packed_bytes).enumerate() {
+        packed.fill(0);
+        for (i, row) in rows.iter().enumerate() {
+            fill(packed, i, &row[b * native_bytes..(b + 1) * native_bytes]);
+        }
+    }
+}
+
+/// Puts the low four bits of row `i`'s 32 weights into four 32-byte vectors (`vectors`, 128
+/// zeroed bytes), the arrangement every eight-row layout shares: byte `4 i + e` of vector `p`
+/// holds weight `4 p + e` in its low nibble and weight `4 (p + 4) + e` in its high one.
+fn put_nibbles(vectors: &mut [u8], i: usize, q: &[u8; QK]) {
+    for (j, v) in q.iter().enumerate() {
+        let (k, e) = (j / 4, j % 4);
+        vectors[32 * (k % 4) + 4 * i + e] |= (v & 0xF) << (4 * (k / 4));
+    }
+}
+
 /// Reads the little-endian f16 at `bytes[at..at + 2]` as f32.
 #[inline(always)]
 pub fn f16_at(bytes: &[u8], at: usize) -> f32 {

@@ -4,29 +4,24 @@
 //! - bytes 32..160: four 32-byte vectors `V_p`; byte `4 i + e` of `V_p` holds row `i`'s weight
 //!   `4 p + e` (low nibble) and weight `4 (p + 4) + e` (high nibble).
 
-use super::{Q8Row, QK, f16_at, q4_1};
+use super::{Q8Row, QK, f16_at, put_nibbles, q4_1, repack_blocks};
 
 pub const ROWS: usize = 8;
 pub const CHUNK_BYTES: usize = 160;
 
 /// Repacks eight native Q4_1 rows (same length) into `out` (`blocks * CHUNK_BYTES` bytes).
 pub fn repack(rows: [&[u8]; ROWS], out: &mut [u8]) {
-    let blocks = rows[0].len() / q4_1::BLOCK_BYTES;
-    for c in 0..blocks {
-        let chunk = &mut out[c * CHUNK_BYTES..(c + 1) * CHUNK_BYTES];
-        chunk.fill(0);
-        for (i, row) in rows.iter().enumerate() {
-            let block = &row[c * q4_1::BLOCK_BYTES..(c + 1) * q4_1::BLOCK_BYTES];
+    repack_blocks(
+        rows,
+        q4_1::BLOCK_BYTES,
+        CHUNK_BYTES,
+        out,
+        |chunk, i, block| {
             chunk[2 * i..2 * i + 2].copy_from_slice(&block[0..2]);
             chunk[16 + 2 * i..16 + 2 * i + 2].copy_from_slice(&block[2..4]);
-            let q = q4_1::unpack(block);
-            for k in 0..8 {
-                for e in 0..4 {
-                    chunk[32 + 32 * (k % 4) + 4 * i + e] |= q[4 * k + e] << (4 * (k / 4));
-                }
-            }
-        }
-    }
+            put_nibbles(&mut chunk[32..160], i, &q4_1::unpack(block));
+        },
+    );
 }
 
 /// The portable kernel: eight rows' dot products with one activation row.

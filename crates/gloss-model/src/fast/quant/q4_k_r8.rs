@@ -7,7 +7,7 @@
 //! - bytes `160 + 128 j..`: sub-block `j`'s four nibble vectors, arranged as in `q4_1_r8` (byte
 //!   `4 i + e` of vector `p` holds row `i`'s weight `4 p + e` low and `4 (p + 4) + e` high).
 
-use super::{Q8Row, QK, QK_K, f16_at, q4_k};
+use super::{Q8Row, QK, QK_K, f16_at, put_nibbles, q4_k, repack_blocks};
 
 pub const ROWS: usize = 8;
 pub const BLOCK_BYTES: usize = 1184;
@@ -15,27 +15,26 @@ const SUBS: usize = QK_K / QK;
 
 /// Repacks eight native Q4_K rows (same length) into `out` (`blocks * BLOCK_BYTES` bytes).
 pub fn repack(rows: [&[u8]; ROWS], out: &mut [u8]) {
-    let blocks = rows[0].len() / q4_k::BLOCK_BYTES;
-    for b in 0..blocks {
-        let dst = &mut out[b * BLOCK_BYTES..(b + 1) * BLOCK_BYTES];
-        for (i, row) in rows.iter().enumerate() {
-            let block = &row[b * q4_k::BLOCK_BYTES..(b + 1) * q4_k::BLOCK_BYTES];
+    repack_blocks(
+        rows,
+        q4_k::BLOCK_BYTES,
+        BLOCK_BYTES,
+        out,
+        |dst, i, block| {
             dst[2 * i..2 * i + 2].copy_from_slice(&block[0..2]);
             dst[16 + 2 * i..16 + 2 * i + 2].copy_from_slice(&block[2..4]);
             let (sc, m) = q4_k::scales_mins(block);
             for j in 0..SUBS {
                 dst[32 + 8 * j + i] = sc[j];
                 dst[96 + 8 * j + i] = m[j];
-                let q = q4_k::unpack_sub(block, j);
-                for p in 0..4 {
-                    for e in 0..4 {
-                        dst[160 + 128 * j + 32 * p + 4 * i + e] =
-                            q[4 * p + e] | (q[4 * (p + 4) + e] << 4);
-                    }
-                }
+                put_nibbles(
+                    &mut dst[160 + 128 * j..288 + 128 * j],
+                    i,
+                    &q4_k::unpack_sub(block, j),
+                );
             }
-        }
-    }
+        },
+    );
 }
 
 /// Row `i`'s unsigned 4-bit weight `l` of sub-block `j` in one repacked super-block.

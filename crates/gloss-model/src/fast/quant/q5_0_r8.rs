@@ -9,31 +9,27 @@
 //!   low four bits of weight `4 p + e` (low nibble) and of weight `4 (p + 4) + e` (high nibble);
 //! - bytes 144..176: byte `4 i + e`, bit `k`: the fifth bit of row `i`'s weight `4 k + e`.
 
-use super::{Q8Row, QK, f16_at, q5_0};
+use super::{Q8Row, QK, f16_at, put_nibbles, q5_0, repack_blocks};
 
 pub const ROWS: usize = 8;
 pub const CHUNK_BYTES: usize = 176;
 
 /// Repacks eight native Q5_0 rows (same length) into `out` (`blocks * CHUNK_BYTES` bytes).
 pub fn repack(rows: [&[u8]; ROWS], out: &mut [u8]) {
-    let blocks = rows[0].len() / q5_0::BLOCK_BYTES;
-    for c in 0..blocks {
-        let chunk = &mut out[c * CHUNK_BYTES..(c + 1) * CHUNK_BYTES];
-        chunk.fill(0);
-        for (i, row) in rows.iter().enumerate() {
-            let block = &row[c * q5_0::BLOCK_BYTES..(c + 1) * q5_0::BLOCK_BYTES];
+    repack_blocks(
+        rows,
+        q5_0::BLOCK_BYTES,
+        CHUNK_BYTES,
+        out,
+        |chunk, i, block| {
             chunk[2 * i..2 * i + 2].copy_from_slice(&block[0..2]);
             let q = q5_0::unpack(block);
-            for k in 0..8 {
-                for e in 0..4 {
-                    let v = q[4 * k + e];
-                    let byte = 4 * i + e;
-                    chunk[16 + 32 * (k % 4) + byte] |= (v & 0xF) << (4 * (k / 4));
-                    chunk[144 + byte] |= (v >> 4) << k;
-                }
+            put_nibbles(&mut chunk[16..144], i, &q);
+            for (j, v) in q.iter().enumerate() {
+                chunk[144 + 4 * i + j % 4] |= (v >> 4) << (j / 4);
             }
-        }
-    }
+        },
+    );
 }
 
 /// Unsigned 5-bit weight `j` (0..32) of row `i` in one repacked chunk.

@@ -7,7 +7,7 @@
 //!   (the low four bits), then two 32-byte vectors `H_h` whose byte `4 i + e` holds, in bits
 //!   `2 m..2 m + 2`, the top two bits of row `i`'s weight `4 (4 h + m) + e`.
 
-use super::{Q8Row, QK, QK_K, f16_at, q6_k};
+use super::{Q8Row, QK, QK_K, f16_at, put_nibbles, q6_k, repack_blocks};
 
 pub const ROWS: usize = 8;
 pub const BLOCK_BYTES: usize = 1680;
@@ -17,28 +17,26 @@ const WEIGHTS_AT: usize = 16 + 16 * CHUNKS;
 
 /// Repacks eight native Q6_K rows (same length) into `out` (`blocks * BLOCK_BYTES` bytes).
 pub fn repack(rows: [&[u8]; ROWS], out: &mut [u8]) {
-    let blocks = rows[0].len() / q6_k::BLOCK_BYTES;
-    for b in 0..blocks {
-        let dst = &mut out[b * BLOCK_BYTES..(b + 1) * BLOCK_BYTES];
-        dst.fill(0);
-        for (i, row) in rows.iter().enumerate() {
-            let block = &row[b * q6_k::BLOCK_BYTES..(b + 1) * q6_k::BLOCK_BYTES];
+    repack_blocks(
+        rows,
+        q6_k::BLOCK_BYTES,
+        BLOCK_BYTES,
+        out,
+        |dst, i, block| {
             dst[2 * i..2 * i + 2].copy_from_slice(&block[208..210]);
             for c in 0..CHUNKS {
                 let (q, sc) = q6_k::unpack_chunk(block, c);
                 dst[16 + 16 * c + i] = sc[0] as u8;
                 dst[16 + 16 * c + 8 + i] = sc[1] as u8;
                 let chunk = &mut dst[WEIGHTS_AT + CHUNK_BYTES * c..][..CHUNK_BYTES];
-                for k in 0..8 {
-                    for e in 0..4 {
-                        let v = q[4 * k + e];
-                        chunk[32 * (k % 4) + 4 * i + e] |= (v & 0xF) << (4 * (k / 4));
-                        chunk[128 + 32 * (k / 4) + 4 * i + e] |= (v >> 4) << (2 * (k % 4));
-                    }
+                put_nibbles(&mut chunk[..128], i, &q);
+                for (j, v) in q.iter().enumerate() {
+                    let k = j / 4;
+                    chunk[128 + 32 * (k / 4) + 4 * i + j % 4] |= (v >> 4) << (2 * (k % 4));
                 }
             }
-        }
-    }
+        },
+    );
 }
 
 /// Row `i`'s unsigned 6-bit weight `l` of one repacked chunk.

@@ -7,25 +7,26 @@
 //! The weights stay signed: the kernels multiply `|w|` by the activation with `w`'s sign, which
 //! keeps AVX2's saturating pair sums in range where a +128 offset would not.
 
-use super::{Q8Row, QK, f16_at, q8_0};
+use super::{Q8Row, QK, f16_at, q8_0, repack_blocks};
 
 pub const ROWS: usize = 8;
 pub const CHUNK_BYTES: usize = 272;
 
 /// Repacks eight native Q8_0 rows (same length) into `out` (`blocks * CHUNK_BYTES` bytes).
 pub fn repack(rows: [&[u8]; ROWS], out: &mut [u8]) {
-    let blocks = rows[0].len() / q8_0::BLOCK_BYTES;
-    for c in 0..blocks {
-        let chunk = &mut out[c * CHUNK_BYTES..(c + 1) * CHUNK_BYTES];
-        for (i, row) in rows.iter().enumerate() {
-            let block = &row[c * q8_0::BLOCK_BYTES..(c + 1) * q8_0::BLOCK_BYTES];
+    repack_blocks(
+        rows,
+        q8_0::BLOCK_BYTES,
+        CHUNK_BYTES,
+        out,
+        |chunk, i, block| {
             chunk[2 * i..2 * i + 2].copy_from_slice(&block[0..2]);
             for k in 0..8 {
                 let at = 16 + 32 * k + 4 * i;
                 chunk[at..at + 4].copy_from_slice(&block[2 + 4 * k..2 + 4 * k + 4]);
             }
-        }
-    }
+        },
+    );
 }
 
 /// The portable kernel: eight rows' dot products with one activation row.
