@@ -91,9 +91,9 @@ impl QMatrix {
         self.rows / R8_ROWS * self.r8_group_bytes()
     }
 
-    /// Writes the matrix in the eight-row layout into `out` (`repacked_bytes` long), telling the
-    /// OS after every few MiB that it may drop the mapped pages of the original rows just read,
-    /// so resident memory stays about the file's size even for the largest matrix.
+    /// Writes the matrix in the eight-row layout into `out` (`repacked_bytes` zeroed bytes),
+    /// telling the OS after every few MiB that it may drop the mapped pages of the original rows
+    /// just read, so resident memory stays about the file's size even for the largest matrix.
     pub fn repack_into(&self, out: &mut [u8]) {
         assert_eq!(out.len(), self.repacked_bytes(), "repack buffer size");
         if out.is_empty() {

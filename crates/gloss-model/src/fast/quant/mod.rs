@@ -125,7 +125,8 @@ impl QType {
         }
     }
 
-    /// Repacks eight native rows into the interleaved layout (`out`: `r8_block_bytes` per block).
+    /// Repacks eight native rows into the interleaved layout (`out`: `r8_block_bytes` per block,
+    /// zeroed).
     ///
     /// Panics for a format without one.
     pub fn repack_r8(self, rows: [&[u8]; 8], out: &mut [u8]) {
@@ -164,9 +165,10 @@ impl QType {
     }
 }
 
-/// The scaffolding of every eight-row repack: block `b` of `out` (`packed_bytes` each, zeroed
-/// first) is filled by `fill(packed_block, i, native_block)` for each row `i`'s block `b`
-/// (`native_bytes` each).
+/// The scaffolding of every eight-row repack: block `b` of `out` (`packed_bytes` each) is filled
+/// by `fill(packed_block, i, native_block)` for each row `i`'s block `b` (`native_bytes` each).
+/// `out` must be zeroed (the layouts OR bits in): the load writes into fresh anonymous pages,
+/// which the OS has zeroed already, so zeroing here would be a second pass over every byte.
 fn repack_blocks(
     rows: [&[u8]; 8],
     native_bytes: usize,
@@ -175,7 +177,6 @@ fn repack_blocks(
     mut fill: impl FnMut(&mut [u8], usize, &[u8]),
 ) {
     for (b, packed) in out.chunks_exact_mut(packed_bytes).enumerate() {
-        packed.fill(0);
         for (i, row) in rows.iter().enumerate() {
             fill(packed, i, &row[b * native_bytes..(b + 1) * native_bytes]);
         }

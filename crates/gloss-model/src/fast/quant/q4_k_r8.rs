@@ -13,7 +13,7 @@ pub const ROWS: usize = 8;
 pub const BLOCK_BYTES: usize = 1184;
 const SUBS: usize = QK_K / QK;
 
-/// Repacks eight native Q4_K rows (same length) into `out` (`blocks * BLOCK_BYTES` bytes).
+/// Repacks eight native Q4_K rows (same length) into `out` (`blocks * BLOCK_BYTES` zeroed bytes).
 pub fn repack(rows: [&[u8]; ROWS], out: &mut [u8]) {
     repack_blocks(
         rows,

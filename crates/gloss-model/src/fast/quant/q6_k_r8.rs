@@ -15,7 +15,7 @@ const CHUNKS: usize = QK_K / QK;
 const CHUNK_BYTES: usize = 192;
 const WEIGHTS_AT: usize = 16 + 16 * CHUNKS;
 
-/// Repacks eight native Q6_K rows (same length) into `out` (`blocks * BLOCK_BYTES` bytes).
+/// Repacks eight native Q6_K rows (same length) into `out` (`blocks * BLOCK_BYTES` zeroed bytes).
 pub fn repack(rows: [&[u8]; ROWS], out: &mut [u8]) {
     repack_blocks(
         rows,

@@ -12,7 +12,7 @@ use super::{Q8Row, QK, f16_at, q8_0, repack_blocks};
 pub const ROWS: usize = 8;
 pub const CHUNK_BYTES: usize = 272;
 
-/// Repacks eight native Q8_0 rows (same length) into `out` (`blocks * CHUNK_BYTES` bytes).
+/// Repacks eight native Q8_0 rows (same length) into `out` (`blocks * CHUNK_BYTES` zeroed bytes).
 pub fn repack(rows: [&[u8]; ROWS], out: &mut [u8]) {
     repack_blocks(
         rows,
