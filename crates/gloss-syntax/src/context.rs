@@ -16,7 +16,8 @@
 //! 4. `code`: the region, dedented, without its doc text, cut by the rule in
 //!    [`crate::truncate_middle`] when too long.
 //! 5. `imports`: import statements (in file order) binding a name that occurs in the code,
-//!    at top level or inside a function that contains the region.
+//!    or binding no name gloss can see (a C `#include`), at top level or inside a function
+//!    that contains the region.
 //! 6. `callees`: for each name the code calls, in order of first call, the signature and
 //!    first doc line of its definition: in the same document first (preferring one in the
 //!    region's own class or impl, then the first in file order), then in `others` in the
@@ -363,10 +364,13 @@ fn relevant_imports(document: &Document, region: &Region, words: &HashSet<&str>)
         .imports
         .iter()
         .filter(|import| {
-            import
-                .names
-                .iter()
-                .any(|name| words.contains(name.as_str()))
+            // An import that binds no name we can see (`#include`, `import a.b.*;`) may
+            // provide any of them.
+            import.names.is_empty()
+                || import
+                    .names
+                    .iter()
+                    .any(|name| words.contains(name.as_str()))
         })
         .filter(|import| {
             // An import inside some function only counts if that function holds the region.
@@ -379,7 +383,16 @@ fn relevant_imports(document: &Document, region: &Region, words: &HashSet<&str>)
             })
         })
         .filter_map(|import| text.get(import.range.clone()))
-        .map(|import| import.trim().to_string())
+        .map(|import| {
+            let import = import.trim();
+            // A Go import is one spec of a possibly grouped `import ( … )`: shown alone, it
+            // needs its keyword back.
+            if document.language() == Language::Go && !import.starts_with("import") {
+                format!("import {import}")
+            } else {
+                import.to_string()
+            }
+        })
         .collect()
 }
 

@@ -4,10 +4,15 @@
 //!   A body on the same line as its header (`def f(): return 1`) has no such place: `None`.
 //! * Rust: `///` lines directly above the item and above its attributes, where rustdoc
 //!   and rustfmt put them.
-//! * JavaScript: a `/** … */` JSDoc block above the declaration, above an `export` and
-//!   any decorators.
+//! * JavaScript and TypeScript (JSDoc, TSDoc), Java (Javadoc), C and C++ (Doxygen's
+//!   Javadoc style): a `/** … */` block above the declaration, above an `export`,
+//!   decorators, annotations and a `template <…>` line.
+//! * Go: `//` lines directly above the declaration, the first starting with the declared
+//!   name (`// Add returns …`), as `go doc` and gofmt expect.
 //!
-//! Blocks, selections, lambdas and Rust closures cannot carry documentation: `None`.
+//! Blocks, selections and lambdas cannot carry documentation: `None`. Neither can
+//! anonymous closures, except in JavaScript and TypeScript, where a function bound to a
+//! property (`module.exports.f = function …`) is one and documented as such.
 
 use std::ops::Range;
 
@@ -22,8 +27,10 @@ pub enum DocStyle {
     PythonDocstring,
     /// `/// …` lines above the item.
     RustLineComment,
-    /// `/** … */` above the declaration.
-    JsDoc,
+    /// `/** … */` above the declaration: JSDoc, TSDoc, Javadoc, Doxygen.
+    DocBlock,
+    /// `// Name …` lines above the declaration (Go).
+    GoLineComment,
 }
 
 /// Where a new doc comment would be inserted.
@@ -34,6 +41,8 @@ pub struct DocInsertion {
     /// Indentation for each line of the new comment.
     pub indent: String,
     pub style: DocStyle,
+    /// The documented item's name, which a Go doc comment starts with.
+    pub name: Option<String>,
     /// The region's current doc text, which an edit should replace rather than duplicate.
     pub existing: Vec<Range<usize>>,
 }
@@ -74,27 +83,32 @@ pub fn doc_comment_insertion(document: &Document, region: &Region) -> Option<Doc
                 offset: line_start(first),
                 indent: indent_of(body.start),
                 style: DocStyle::PythonDocstring,
+                name: region.name.clone(),
                 existing,
             })
         }
-        Language::Rust | Language::JavaScript => {
+        _ => {
+            let closures_documented = matches!(
+                region.language,
+                Language::JavaScript | Language::TypeScript | Language::Tsx
+            );
             let undocumentable = matches!(
                 region.kind,
                 RegionKind::Block(_) | RegionKind::Selection | RegionKind::Lambda
-            ) || (region.language == Language::Rust
-                && region.kind == RegionKind::Closure);
+            ) || (region.kind == RegionKind::Closure && !closures_documented);
             if undocumentable {
                 return None;
             }
-            let style = if region.language == Language::Rust {
-                DocStyle::RustLineComment
-            } else {
-                DocStyle::JsDoc
+            let style = match region.language {
+                Language::Rust => DocStyle::RustLineComment,
+                Language::Go => DocStyle::GoLineComment,
+                _ => DocStyle::DocBlock,
             };
             Some(DocInsertion {
                 offset: line_start(region.byte_range.start),
                 indent: indent_of(region.byte_range.start),
                 style,
+                name: region.name.clone(),
                 existing,
             })
         }

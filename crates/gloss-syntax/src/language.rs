@@ -11,11 +11,29 @@ pub enum Language {
     Python,
     Rust,
     JavaScript,
+    TypeScript,
+    /// TypeScript with JSX: a grammar of its own, since `<T>x` means a cast in `.ts` files
+    /// and an element in `.tsx` files.
+    Tsx,
+    Go,
+    Java,
+    C,
+    Cpp,
 }
 
 impl Language {
     /// Every supported language, in a stable order.
-    pub const ALL: [Language; 3] = [Language::Python, Language::Rust, Language::JavaScript];
+    pub const ALL: [Language; 9] = [
+        Language::Python,
+        Language::Rust,
+        Language::JavaScript,
+        Language::TypeScript,
+        Language::Tsx,
+        Language::Go,
+        Language::Java,
+        Language::C,
+        Language::Cpp,
+    ];
 
     /// Looks a file extension up, with or without the leading dot, ignoring ASCII case.
     pub fn from_extension(extension: &str) -> Option<Language> {
@@ -29,6 +47,27 @@ impl Language {
             ("mjs", Language::JavaScript),
             ("cjs", Language::JavaScript),
             ("jsx", Language::JavaScript),
+            ("ts", Language::TypeScript),
+            ("mts", Language::TypeScript),
+            ("cts", Language::TypeScript),
+            ("tsx", Language::Tsx),
+            ("go", Language::Go),
+            ("java", Language::Java),
+            ("c", Language::C),
+            // A header could be either; C's grammar reads C headers exactly, and C++ editors
+            // send `cpp` as the LSP language id, which wins over the extension.
+            ("h", Language::C),
+            ("cc", Language::Cpp),
+            ("cpp", Language::Cpp),
+            ("cxx", Language::Cpp),
+            ("c++", Language::Cpp),
+            ("hh", Language::Cpp),
+            ("hpp", Language::Cpp),
+            ("hxx", Language::Cpp),
+            ("h++", Language::Cpp),
+            ("ipp", Language::Cpp),
+            ("tpp", Language::Cpp),
+            ("inl", Language::Cpp),
         ];
         known
             .iter()
@@ -42,22 +81,38 @@ impl Language {
         Language::from_extension(extension)
     }
 
-    /// Looks an LSP `languageId` up (`python`, `rust`, `javascript`, `javascriptreact`).
+    /// Looks an LSP `languageId` up (`python`, `rust`, `javascript`, `javascriptreact`,
+    /// `typescript`, `typescriptreact`, `go`, `java`, `c`, `cpp`), or an [`identifier`].
+    ///
+    /// [`identifier`]: Language::identifier
     pub fn from_lsp_id(language_id: &str) -> Option<Language> {
         match language_id {
             "python" => Some(Language::Python),
             "rust" => Some(Language::Rust),
             "javascript" | "javascriptreact" => Some(Language::JavaScript),
+            "typescript" => Some(Language::TypeScript),
+            "typescriptreact" | "tsx" => Some(Language::Tsx),
+            "go" => Some(Language::Go),
+            "java" => Some(Language::Java),
+            "c" => Some(Language::C),
+            "cpp" => Some(Language::Cpp),
             _ => None,
         }
     }
 
-    /// Stable lower-case identifier, also the LSP `languageId` and the query folder name.
+    /// Stable lower-case identifier: the LSP `languageId` (but TSX's, `typescriptreact`), the
+    /// markdown fence of code shown to the model, and the folder of the picking fixtures.
     pub fn identifier(self) -> &'static str {
         match self {
             Language::Python => "python",
             Language::Rust => "rust",
             Language::JavaScript => "javascript",
+            Language::TypeScript => "typescript",
+            Language::Tsx => "tsx",
+            Language::Go => "go",
+            Language::Java => "java",
+            Language::C => "c",
+            Language::Cpp => "cpp",
         }
     }
 
@@ -67,6 +122,12 @@ impl Language {
             Language::Python => "Python",
             Language::Rust => "Rust",
             Language::JavaScript => "JavaScript",
+            Language::TypeScript => "TypeScript",
+            Language::Tsx => "TSX",
+            Language::Go => "Go",
+            Language::Java => "Java",
+            Language::C => "C",
+            Language::Cpp => "C++",
         }
     }
 
@@ -74,7 +135,14 @@ impl Language {
     pub fn line_comment(self) -> &'static str {
         match self {
             Language::Python => "#",
-            Language::Rust | Language::JavaScript => "//",
+            Language::Rust
+            | Language::JavaScript
+            | Language::TypeScript
+            | Language::Tsx
+            | Language::Go
+            | Language::Java
+            | Language::C
+            | Language::Cpp => "//",
         }
     }
 
@@ -84,15 +152,18 @@ impl Language {
             Language::Python => tree_sitter_python::LANGUAGE.into(),
             Language::Rust => tree_sitter_rust::LANGUAGE.into(),
             Language::JavaScript => tree_sitter_javascript::LANGUAGE.into(),
+            Language::TypeScript => tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
+            Language::Tsx => tree_sitter_typescript::LANGUAGE_TSX.into(),
+            Language::Go => tree_sitter_go::LANGUAGE.into(),
+            Language::Java => tree_sitter_java::LANGUAGE.into(),
+            Language::C => tree_sitter_c::LANGUAGE.into(),
+            Language::Cpp => tree_sitter_cpp::LANGUAGE.into(),
         }
     }
 
+    /// Position in [`Language::ALL`], for per-language tables.
     pub(crate) fn index(self) -> usize {
-        match self {
-            Language::Python => 0,
-            Language::Rust => 1,
-            Language::JavaScript => 2,
-        }
+        self as usize
     }
 }
 
@@ -116,8 +187,24 @@ mod tests {
         }
         assert_eq!(Language::from_extension("py"), Some(Language::Python));
         assert_eq!(Language::from_extension("rs"), Some(Language::Rust));
-        assert_eq!(Language::from_extension("ts"), None);
+        assert_eq!(Language::from_extension("ts"), Some(Language::TypeScript));
+        assert_eq!(Language::from_extension("tsx"), Some(Language::Tsx));
+        assert_eq!(Language::from_extension("go"), Some(Language::Go));
+        assert_eq!(Language::from_extension("java"), Some(Language::Java));
+        assert_eq!(Language::from_extension("c"), Some(Language::C));
+        assert_eq!(Language::from_extension("h"), Some(Language::C));
+        for extension in ["cc", "cpp", "CXX", "c++", "hpp", "hh", "h++"] {
+            assert_eq!(Language::from_extension(extension), Some(Language::Cpp));
+        }
+        assert_eq!(Language::from_extension("kt"), None);
         assert_eq!(Language::from_extension(""), None);
+    }
+
+    #[test]
+    fn index_is_the_position_in_all() {
+        for (position, language) in Language::ALL.into_iter().enumerate() {
+            assert_eq!(language.index(), position);
+        }
     }
 
     #[test]
@@ -137,7 +224,13 @@ mod tests {
             Language::from_lsp_id("javascriptreact"),
             Some(Language::JavaScript)
         );
-        assert_eq!(Language::from_lsp_id("typescript"), None);
+        assert_eq!(
+            Language::from_lsp_id("typescriptreact"),
+            Some(Language::Tsx)
+        );
+        assert_eq!(Language::from_lsp_id("cpp"), Some(Language::Cpp));
+        assert_eq!(Language::from_lsp_id("kotlin"), None);
         assert_eq!(Language::JavaScript.title(), "JavaScript");
+        assert_eq!(Language::Cpp.title(), "C++");
     }
 }

@@ -135,7 +135,10 @@ impl Outline {
                 });
             }
             if let Some(import) = import {
-                let names: Vec<String> = bound.into_iter().map(slice).collect();
+                let names: Vec<String> = bound
+                    .into_iter()
+                    .map(|node| import_binding(&slice(node)))
+                    .collect();
                 match collected
                     .imports
                     .iter_mut()
@@ -175,6 +178,40 @@ impl Outline {
             import.names.sort();
         }
     }
+}
+
+/// The name an import binds: itself, or for a quoted Go import path the package name it
+/// conventionally binds, the last path element without a version (`"gopkg.in/yaml.v3"`
+/// binds `yaml`, `"github.com/a/b/v2"` binds `b`, `"github.com/mattn/go-sqlite3"` binds
+/// `sqlite3`).
+fn import_binding(name: &str) -> String {
+    let Some(path) = name
+        .strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'))
+        .or_else(|| {
+            name.strip_prefix('`')
+                .and_then(|rest| rest.strip_suffix('`'))
+        })
+    else {
+        return name.to_string();
+    };
+    let is_version = |element: &str| {
+        element
+            .strip_prefix('v')
+            .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let mut elements = path.rsplit('/');
+    let mut last = elements.next().unwrap_or(path);
+    if is_version(last) {
+        last = elements.next().unwrap_or(last);
+    }
+    let last = match last.rsplit_once('.') {
+        Some((stem, version)) if is_version(version) => stem,
+        _ => last,
+    };
+    let last = last.strip_prefix("go-").unwrap_or(last);
+    let last = last.strip_suffix("-go").unwrap_or(last);
+    last.replace('-', "_")
 }
 
 /// The outline as of some tree, with what changed since.
@@ -338,5 +375,17 @@ mod tests {
             let fresh = Document::new(language, document.text().to_string(), 0);
             prop_assert_eq!(document.outline(), fresh.outline());
         }
+    }
+
+    #[test]
+    fn go_import_paths_bind_their_package_name() {
+        use super::import_binding;
+        assert_eq!(import_binding("\"fmt\""), "fmt");
+        assert_eq!(import_binding("\"net/http\""), "http");
+        assert_eq!(import_binding("`net/http`"), "http");
+        assert_eq!(import_binding("\"github.com/a/b/v2\""), "b");
+        assert_eq!(import_binding("\"gopkg.in/yaml.v3\""), "yaml");
+        assert_eq!(import_binding("\"github.com/mattn/go-sqlite3\""), "sqlite3");
+        assert_eq!(import_binding("os"), "os");
     }
 }

@@ -5,14 +5,14 @@
 //! | capture | meaning |
 //! |---|---|
 //! | `@function` `@method` `@closure` `@lambda` | function-like regions |
-//! | `@class` `@impl` `@trait` `@module` | containers: their body items are picked one by one |
-//! | `@struct` `@enum` | type items, always picked whole |
+//! | `@class` `@impl` `@trait` `@interface` `@module` `@namespace` | containers: their body items are picked one by one |
+//! | `@struct` `@enum` `@type` | type items, always picked whole |
 //! | `@block.if` `@block.for` `@block.while` `@block.loop` `@block.match` `@block.with` `@block.try` | block statements, picked inside long functions |
 //! | `@name` | the region's name (must be a direct child of the pattern root) |
 //! | `@body` | the region's body; what comes before it is the signature or header |
 //! | `@doc` | documentation inside the region (a Python docstring statement) |
-//! | `@extent` | a wrapper whose range the region covers (decorators, `export`) |
-//! | `@attached` | a node that belongs to the next sibling item (Rust attributes) |
+//! | `@extent` | a wrapper whose range the region covers (decorators, `export`, `template <…>`) |
+//! | `@attached` | a node that belongs to the next sibling item (Rust attributes, TypeScript member decorators) |
 //! | `@doc.leading` | a doc comment that documents the next sibling item |
 //! | `@exclude` | a node that is never a region of its own (`else if`) |
 //!
@@ -20,8 +20,10 @@
 //! disagree the more specific one wins (a method over a function).
 //!
 //! `queries/<language>/context.scm` says what a region draws on: `@import` (an import
-//! statement) with `@import.name` (each name it binds), and `@call.name` (the name of a
-//! called function or method). Captures starting with `_` are helpers for predicates.
+//! statement) with `@import.name` (each name it binds; a quoted Go import path binds its
+//! package name), and `@call.name` (the name of a called function or method). An `@import`
+//! without names (a C `#include`, a Java `import a.b.*`) may bind anything, so it is always
+//! relevant. Captures starting with `_` are helpers for predicates.
 
 use std::sync::OnceLock;
 
@@ -121,6 +123,27 @@ fn sources(language: Language) -> (&'static str, &'static str) {
             include_str!("../queries/javascript/regions.scm"),
             include_str!("../queries/javascript/context.scm"),
         ),
+        // TSX's grammar is TypeScript's plus JSX: the same patterns compile against both.
+        Language::TypeScript | Language::Tsx => (
+            include_str!("../queries/typescript/regions.scm"),
+            include_str!("../queries/typescript/context.scm"),
+        ),
+        Language::Go => (
+            include_str!("../queries/go/regions.scm"),
+            include_str!("../queries/go/context.scm"),
+        ),
+        Language::Java => (
+            include_str!("../queries/java/regions.scm"),
+            include_str!("../queries/java/context.scm"),
+        ),
+        Language::C => (
+            include_str!("../queries/c/regions.scm"),
+            include_str!("../queries/c/context.scm"),
+        ),
+        Language::Cpp => (
+            include_str!("../queries/cpp/regions.scm"),
+            include_str!("../queries/cpp/context.scm"),
+        ),
     }
 }
 
@@ -177,8 +200,8 @@ fn compile(language: Language) -> Result<LanguageQueries, String> {
 /// The compiled queries of `language`; `None` if a query file does not compile, which
 /// the tests rule out (so picking degrades to "nothing" rather than panicking).
 pub(crate) fn queries(language: Language) -> Option<&'static LanguageQueries> {
-    static CACHE: [OnceLock<Result<LanguageQueries, String>>; 3] =
-        [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    static CACHE: [OnceLock<Result<LanguageQueries, String>>; Language::ALL.len()] =
+        [const { OnceLock::new() }; Language::ALL.len()];
     CACHE[language.index()]
         .get_or_init(|| compile(language))
         .as_ref()

@@ -19,17 +19,26 @@ pub enum BlockKind {
 pub enum RegionKind {
     Function,
     Method,
-    /// Rust closures, JavaScript arrow functions and anonymous function expressions.
+    /// Rust closures, JavaScript and TypeScript arrow functions and anonymous function
+    /// expressions, Go function literals.
     Closure,
-    /// Python `lambda`.
+    /// Python `lambda`, Java and C++ lambda expressions.
     Lambda,
+    /// Also a C++ struct with member functions.
     Class,
     Struct,
     Enum,
     Impl,
     Trait,
+    /// TypeScript, Java and Go interfaces, Java annotation types.
+    Interface,
     /// A Rust `mod` with a body.
     Module,
+    /// A C++ or TypeScript `namespace`.
+    Namespace,
+    /// A type declaration that is no struct, enum or interface: Go's `type Celsius float64`,
+    /// a TypeScript `type` alias.
+    Type,
     Block(BlockKind),
     /// A statement or item that is none of the above (top level or in a class body).
     Statement,
@@ -47,7 +56,10 @@ const CAPTURE_NAMES: &[(&str, RegionKind)] = &[
     ("enum", RegionKind::Enum),
     ("impl", RegionKind::Impl),
     ("trait", RegionKind::Trait),
+    ("interface", RegionKind::Interface),
     ("module", RegionKind::Module),
+    ("namespace", RegionKind::Namespace),
+    ("type", RegionKind::Type),
     ("block.if", RegionKind::Block(BlockKind::If)),
     ("block.for", RegionKind::Block(BlockKind::For)),
     ("block.while", RegionKind::Block(BlockKind::While)),
@@ -88,7 +100,10 @@ impl RegionKind {
             RegionKind::Enum => "Enum",
             RegionKind::Impl => "Impl block",
             RegionKind::Trait => "Trait",
+            RegionKind::Interface => "Interface",
             RegionKind::Module => "Module",
+            RegionKind::Namespace => "Namespace",
+            RegionKind::Type => "Type",
             RegionKind::Block(BlockKind::If) => "If block",
             RegionKind::Block(BlockKind::For) => "For loop",
             RegionKind::Block(BlockKind::While) => "While loop",
@@ -113,7 +128,12 @@ impl RegionKind {
     pub fn is_container(self) -> bool {
         matches!(
             self,
-            RegionKind::Class | RegionKind::Impl | RegionKind::Trait | RegionKind::Module
+            RegionKind::Class
+                | RegionKind::Impl
+                | RegionKind::Trait
+                | RegionKind::Interface
+                | RegionKind::Module
+                | RegionKind::Namespace
         )
     }
 
@@ -122,13 +142,14 @@ impl RegionKind {
     }
 
     /// When several query patterns give one node different kinds, the higher rank wins
-    /// (a `def` in a class body matches both the function and the method pattern).
+    /// (a `def` in a class body matches both the function and the method pattern, a C++
+    /// struct with member functions both the struct and the class pattern).
     pub(crate) fn rank(self) -> u8 {
         match self {
             RegionKind::Method => 4,
             RegionKind::Function => 3,
             RegionKind::Lambda => 2,
-            RegionKind::Closure => 1,
+            RegionKind::Closure | RegionKind::Class => 1,
             _ => 0,
         }
     }

@@ -6,6 +6,7 @@ use streaming_iterator::StreamingIterator;
 use tree_sitter::{Node, QueryCursor};
 
 use crate::document::Document;
+use crate::language::Language;
 use crate::queries::{LanguageQueries, Role, queries};
 use crate::region::{Region, RegionKind};
 
@@ -243,12 +244,36 @@ impl<'d> Syntax<'d> {
             {
                 match regions.role(capture.index) {
                     Role::Attached => return Some(Attachment::Attribute),
-                    Role::DocLeading => return Some(Attachment::Doc),
+                    Role::DocLeading if self.documents_next(node) => {
+                        return Some(Attachment::Doc);
+                    }
                     _ => {}
                 }
             }
         }
         None
+    }
+
+    /// Whether a doc comment candidate documents what follows it. Go's doc comments are
+    /// plain `//` comments, so there it takes what `go doc` takes: a comment that starts its
+    /// line, with nothing (not even a blank line) between it and the next node.
+    fn documents_next(&self, comment: Node<'d>) -> bool {
+        if self.document.language() != Language::Go {
+            return true;
+        }
+        let Some(next) = comment.next_sibling() else {
+            return false;
+        };
+        let line_start = self
+            .slice(0..comment.start_byte())
+            .rfind('\n')
+            .map_or(0, |at| at + 1);
+        let starts_line = self
+            .slice(line_start..comment.start_byte())
+            .trim()
+            .is_empty();
+        let comment_end = self.last_line_of(&comment.byte_range());
+        starts_line && self.line_of(next.start_byte()) <= comment_end + 1
     }
 
     /// The consecutive attributes and doc comments right before `node`.
@@ -320,12 +345,38 @@ impl<'d> Syntax<'d> {
             return node.end_byte();
         };
         let mut end = node.start_byte();
-        let mut cursor = node.walk();
-        for child in node.children(&mut cursor) {
-            if child.start_byte() >= body.start_byte() {
-                break;
+        let mut parent = node;
+        // The body can sit deeper than a child (Go keeps a struct's fields inside its
+        // `struct` type): then the header goes on inside the child that holds it.
+        'descend: loop {
+            let mut cursor = parent.walk();
+            for child in parent.children(&mut cursor) {
+                if child.start_byte() >= body.start_byte() {
+                    break 'descend;
+                }
+                if child.end_byte() >= body.end_byte() {
+                    parent = child;
+                    continue 'descend;
+                }
+                if !child.is_extra() {
+                    end = child.end_byte();
+                }
             }
-            if !child.is_extra() {
+            break;
+        }
+        // A braced body that opens with keywords (Go's `interface { … }`) shares them with
+        // the header.
+        let braced = body
+            .child(body.child_count().saturating_sub(1))
+            .is_some_and(|last| !last.is_named() && last.kind() == "}");
+        if braced {
+            let mut cursor = body.walk();
+            for child in body.children(&mut cursor) {
+                let keyword =
+                    !child.is_named() && child.kind().bytes().all(|b| b.is_ascii_alphabetic());
+                if !keyword {
+                    break;
+                }
                 end = child.end_byte();
             }
         }

@@ -277,3 +277,219 @@ fn token_counting_is_injected() {
     assert!(used <= 12 + 4, "{context:?}");
     assert!(context.omitted_items > 0);
 }
+
+#[test]
+fn typescript_method_context() {
+    let source = r#"import { Emitter, Event as Ev } from './event';
+import * as path from 'path';
+import fs = require('fs');
+import unused from 'unused';
+
+export class Store<T> extends Base implements IStore {
+    /**
+     * Reads one entry.
+     */
+    read(name: string): T {
+        return this.decode(fs.readFileSync(path.join(this.root, na$0me)));
+    }
+
+    /** Turns raw bytes into a value. */
+    private decode(raw: Buffer): T {
+        return JSON.parse(raw.toString());
+    }
+}
+"#;
+    let context = context_of(Language::TypeScript, source);
+    assert_eq!(
+        context.enclosing_header.as_deref(),
+        Some("class Store<T> extends Base implements IStore")
+    );
+    assert_eq!(
+        context.doc_text.as_deref(),
+        Some("/**\n * Reads one entry.\n */")
+    );
+    assert_eq!(
+        context.imports,
+        vec![
+            "import * as path from 'path';",
+            "import fs = require('fs');"
+        ]
+    );
+    let names: Vec<&str> = context.callees.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, vec!["decode"]);
+    assert_eq!(
+        context.callees[0].signature,
+        "private decode(raw: Buffer): T"
+    );
+    assert_eq!(
+        context.callees[0].doc_line.as_deref(),
+        Some("Turns raw bytes into a value.")
+    );
+}
+
+#[test]
+fn go_context_binds_package_names_and_reads_plain_doc_comments() {
+    let source = "package geo\n\nimport (\n\t\"fmt\"\n\tstr \"strings\"\n\t\"net/http\"\n\t\"os\"\n)\n\n// Scale multiplies both coordinates by f.\n//\n// It allocates nothing.\nfunc Scale(p Point, f int) Point {\n\treturn Point{p.X * f, p.Y * f}\n}\n\n// Unrelated comment.\n\nfunc Show(w http.ResponseWriter, p Point) {\n\tfmt.Fprintln(w, str.ToUpper(\"point\"), Scale(p, $02))\n}\n";
+    let context = context_of(Language::Go, source);
+    assert_eq!(
+        context.imports,
+        vec![
+            "import \"fmt\"",
+            "import str \"strings\"",
+            "import \"net/http\""
+        ]
+    );
+    let names: Vec<&str> = context.callees.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, vec!["Scale"], "{:?}", context.callees);
+    assert_eq!(
+        context.callees[0].signature,
+        "func Scale(p Point, f int) Point"
+    );
+    assert_eq!(
+        context.callees[0].doc_line.as_deref(),
+        Some("Scale multiplies both coordinates by f.")
+    );
+    // The comment a blank line above `Show` is not its documentation.
+    assert_eq!(context.doc_text, None);
+}
+
+#[test]
+fn go_interface_method_has_its_interface_as_header() {
+    let source = "package sort\n\ntype Interface interface {\n\t// Len is the number of elements.\n\tLen() i$0nt\n}\n";
+    let context = context_of(Language::Go, source);
+    assert_eq!(
+        context.enclosing_header.as_deref(),
+        Some("Interface interface")
+    );
+    assert_eq!(
+        context.doc_text.as_deref(),
+        Some("// Len is the number of elements.")
+    );
+}
+
+#[test]
+fn java_context_keeps_wildcard_imports_and_finds_overloads_in_the_class() {
+    let source = r#"package com.example;
+
+import java.util.List;
+import java.util.Map;
+import java.io.*;
+import static java.util.Objects.requireNonNull;
+
+public final class Names {
+  /** Joins names with commas. */
+  static String join(List<String> names) {
+    return String.join(", ", names);
+  }
+
+  @Override
+  public String toString() {
+    requireNonNull(this);
+    return jo$0in(List.of("a"));
+  }
+}
+"#;
+    let context = context_of(Language::Java, source);
+    assert_eq!(
+        context.enclosing_header.as_deref(),
+        Some("public final class Names")
+    );
+    assert_eq!(
+        context.imports,
+        vec![
+            "import java.util.List;",
+            "import java.io.*;",
+            "import static java.util.Objects.requireNonNull;"
+        ]
+    );
+    let names: Vec<&str> = context.callees.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, vec!["join"], "{:?}", context.callees);
+    assert_eq!(
+        context.callees[0].signature,
+        "static String join(List<String> names)"
+    );
+    assert_eq!(
+        context.callees[0].doc_line.as_deref(),
+        Some("Joins names with commas.")
+    );
+}
+
+#[test]
+fn c_context_shows_includes_and_finds_macros_and_header_prototypes() {
+    let header = Document::new(
+        Language::C,
+        "/** Frees a buffer made by buf_new(). */\nvoid buf_free(struct buf *b);\n".to_string(),
+        0,
+    );
+    let source = "#include <stdlib.h>\n#include \"buf.h\"\n\n#define MIN(a, b) ((a) < (b) ? (a) : (b))\n\nsize_t buf_take(struct buf *b, size_t n) {\n\tsize_t taken = MIN(b->len, n);\n\tif (taken == b->len)\n\t\tbuf_fr$0ee(b);\n\treturn taken;\n}\n";
+    let (document, region) = pick(Language::C, source);
+    let context = gather_context(&document, &region, &[&header], &ContextOptions::default());
+    assert_eq!(
+        context.imports,
+        vec!["#include <stdlib.h>", "#include \"buf.h\""]
+    );
+    let callees: Vec<(&str, &str, Option<usize>)> = context
+        .callees
+        .iter()
+        .map(|c| (c.name.as_str(), c.signature.as_str(), c.other_document))
+        .collect();
+    assert_eq!(
+        callees,
+        vec![
+            ("MIN", "#define MIN(a, b)", None),
+            ("buf_free", "void buf_free(struct buf *b)", Some(0)),
+        ]
+    );
+    assert_eq!(
+        context.callees[1].doc_line.as_deref(),
+        Some("Frees a buffer made by buf_new().")
+    );
+}
+
+#[test]
+fn cpp_out_of_class_method_finds_the_member_declarations_it_calls() {
+    let source = r#"#include "cache.h"
+using namespace std;
+using std::string;
+using std::vector;
+
+class LRUCache {
+ public:
+  /// Drops one reference, freeing the entry at zero.
+  void Unref(LRUHandle* e);
+  string Name() const;
+};
+
+void LRUCache::Prune() {
+  while (lru_.next != &lru_) {
+    Un$0ref(lru_.next);
+  }
+  std::max<int>(1, 2);
+}
+"#;
+    let context = context_of(Language::Cpp, source);
+    assert_eq!(
+        context.imports,
+        vec!["#include \"cache.h\"", "using namespace std;"]
+    );
+    assert_eq!(
+        context
+            .callees
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["Unref"]
+    );
+    assert_eq!(context.callees[0].signature, "void Unref(LRUHandle* e)");
+    assert_eq!(
+        context.callees[0].doc_line.as_deref(),
+        Some("Drops one reference, freeing the entry at zero.")
+    );
+}
+
+#[test]
+fn cpp_template_class_method_has_the_class_as_header() {
+    let source = "namespace leveldb {\n\ntemplate <typename Key, class Comparator>\nclass SkipList {\n public:\n  bool Contains(const Key& key) const {\n    return Fi$0nd(key) != nullptr;\n  }\n};\n\n}  // namespace leveldb\n";
+    let context = context_of(Language::Cpp, source);
+    assert_eq!(context.enclosing_header.as_deref(), Some("class SkipList"));
+}

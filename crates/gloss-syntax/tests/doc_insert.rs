@@ -87,7 +87,7 @@ fn jsdoc_goes_above_the_export() {
         Some((
             "export function f() {".into(),
             "".into(),
-            DocStyle::JsDoc,
+            DocStyle::DocBlock,
             false
         ))
     );
@@ -101,4 +101,111 @@ fn blocks_cannot_be_documented() {
     }
     source.push_str("    if x1:\n        print($0x1)\n");
     assert_eq!(insertion(Language::Python, &source), None);
+}
+
+#[test]
+fn go_doc_comments_are_the_adjacent_line_comments() {
+    let found = insertion(
+        Language::Go,
+        "package p\n\n// Add adds.\nfunc Add(a, b int) int {\n\treturn $0a + b\n}\n",
+    );
+    assert_eq!(
+        found,
+        Some((
+            "// Add adds.".into(),
+            "".into(),
+            DocStyle::GoLineComment,
+            true
+        ))
+    );
+    // A comment a blank line above documents nothing: the new comment goes under it.
+    let found = insertion(
+        Language::Go,
+        "package p\n\n// Helpers.\n\nfunc Add(a, b int) int {\n\treturn $0a + b\n}\n",
+    );
+    assert_eq!(
+        found,
+        Some((
+            "func Add(a, b int) int {".into(),
+            "".into(),
+            DocStyle::GoLineComment,
+            false
+        ))
+    );
+    assert_eq!(
+        insertion(
+            Language::Go,
+            "package p\n\nfunc f() {\n\tg := func() int {\n\t\treturn $01\n\t}\n}\n"
+        ),
+        None
+    );
+}
+
+#[test]
+fn doc_blocks_go_above_annotations_templates_and_member_decorators() {
+    let java = insertion(
+        Language::Java,
+        "class A {\n  @Override\n  public String toString() {\n    return $0\"A\";\n  }\n}\n",
+    );
+    assert_eq!(
+        java,
+        Some(("  @Override".into(), "  ".into(), DocStyle::DocBlock, false))
+    );
+    let cpp = insertion(
+        Language::Cpp,
+        "template <typename T>\nT twice(T x) {\n  return $0x + x;\n}\n",
+    );
+    assert_eq!(
+        cpp,
+        Some((
+            "template <typename T>".into(),
+            "".into(),
+            DocStyle::DocBlock,
+            false
+        ))
+    );
+    let ts = insertion(
+        Language::TypeScript,
+        "class A {\n\t/** Old. */\n\t@memoize\n\tget value(): number { return $01; }\n}\n",
+    );
+    assert_eq!(
+        ts,
+        Some((
+            "\t/** Old. */".into(),
+            "\t".into(),
+            DocStyle::DocBlock,
+            true
+        ))
+    );
+    let c = insertion(
+        Language::C,
+        "/* Not Doxygen. */\nstatic int f(void) {\n  return $00;\n}\n",
+    );
+    assert_eq!(
+        c,
+        Some((
+            "static int f(void) {".into(),
+            "".into(),
+            DocStyle::DocBlock,
+            false
+        ))
+    );
+}
+
+#[test]
+fn java_and_cpp_lambdas_cannot_be_documented() {
+    assert_eq!(
+        insertion(
+            Language::Java,
+            "class A {\n  Runnable r() {\n    return () -> run$0();\n  }\n}\n"
+        ),
+        None
+    );
+    assert_eq!(
+        insertion(
+            Language::Cpp,
+            "int f() {\n  auto g = [](int a) { return a $0+ 1; };\n  return g(1);\n}\n"
+        ),
+        None
+    );
 }

@@ -52,8 +52,9 @@ fn parse_cases(path: &Path) -> Vec<Case> {
     let mut lines = content.lines().enumerate().peekable();
     while let Some((number, line)) = lines.next() {
         let Some(header) = line.strip_prefix("=== ") else {
+            // `#` lines between cases say where the code comes from.
             assert!(
-                line.trim().is_empty(),
+                line.trim().is_empty() || line.starts_with('#'),
                 "{}:{}: stray line {line:?}",
                 path.display(),
                 number + 1
@@ -217,4 +218,34 @@ fn rust_fixtures() {
 #[test]
 fn javascript_fixtures() {
     run_language(Language::JavaScript, 15);
+}
+
+#[test]
+fn typescript_fixtures() {
+    run_language(Language::TypeScript, 10);
+}
+
+#[test]
+fn tsx_fixtures() {
+    run_language(Language::Tsx, 4);
+}
+
+#[test]
+fn go_fixtures() {
+    run_language(Language::Go, 10);
+}
+
+#[test]
+fn java_fixtures() {
+    run_language(Language::Java, 10);
+}
+
+#[test]
+fn c_fixtures() {
+    run_language(Language::C, 10);
+}
+
+#[test]
+fn cpp_fixtures() {
+    run_language(Language::Cpp, 10);
 }
