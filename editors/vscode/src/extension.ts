@@ -16,6 +16,7 @@ import {
   type ExplainResult,
   isExplainResult,
   isMarkdownUri,
+  LANGUAGES,
   resolveServerCommand,
   SERVER_SETTING_KEYS,
   type ServerSettings,
@@ -23,7 +24,6 @@ import {
 } from "./settings";
 import { pullModel } from "./pull";
 
-const LANGUAGES = ["python", "rust", "javascript", "javascriptreact"];
 /** Read-only documents holding explanations the server could not write to disk. */
 const SCHEME = "gloss-explanation";
 

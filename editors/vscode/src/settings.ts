@@ -4,6 +4,23 @@
 
 import * as path from "node:path";
 
+/**
+ * The VS Code language ids gloss explains (crates/gloss-syntax/src/language.rs). package.json lists
+ * them again, in `activationEvents` and in the menus' `when` clauses; a unit test keeps the three equal.
+ */
+export const LANGUAGES = [
+  "python",
+  "rust",
+  "javascript",
+  "javascriptreact",
+  "typescript",
+  "typescriptreact",
+  "go",
+  "java",
+  "c",
+  "cpp",
+];
+
 /** The settings the server reads (crates/gloss-lsp/src/config.rs), by their key under `gloss.*`. */
 export const SERVER_SETTING_KEYS = [
   "model",

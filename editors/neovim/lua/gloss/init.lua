@@ -16,9 +16,31 @@ M.defaults = {
   -- The server command. `gloss lsp` speaks LSP on stdin/stdout.
   cmd = { "gloss", "lsp" },
   -- The filetypes gloss explains.
-  filetypes = { "python", "rust", "javascript", "javascriptreact" },
+  filetypes = {
+    "python",
+    "rust",
+    "javascript",
+    "javascriptreact",
+    "typescript",
+    "typescriptreact",
+    "go",
+    "java",
+    "c",
+    "cpp",
+  },
   -- Files or directories that mark a project root (none found: the file's directory).
-  root_markers = { ".git", "pyproject.toml", "setup.py", "Cargo.toml", "package.json" },
+  root_markers = {
+    ".git",
+    "pyproject.toml",
+    "setup.py",
+    "Cargo.toml",
+    "package.json",
+    "tsconfig.json",
+    "go.mod",
+    "pom.xml",
+    "build.gradle",
+    "CMakeLists.txt",
+  },
   -- gloss settings, sent as initializationOptions and as `settings.gloss`:
   -- model, level, maxTokens, hoverTimeoutMs, prefetch, cacheDir, threads, logLevel, and for a
   -- model server backend, endpoint, remoteModel, apiKeyEnv, maxConcurrentRequests, allowInsecureHttp.

@@ -1,12 +1,15 @@
 // Unit tests of the extension's pure logic (no VS Code needed): `npm test`.
 
 import { strict as assert } from "node:assert";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import { describe, it } from "node:test";
 import {
   expandPath,
   isExplainResult,
   isMarkdownUri,
   isModelPath,
+  LANGUAGES,
   parsePullProgress,
   pullArgs,
   resolveServerCommand,
@@ -203,5 +206,36 @@ describe("explanation results", () => {
     assert.equal(isMarkdownUri("file:///home/ann/.cache/gloss/explanations/docs/area-1a2b.md"), true);
     assert.equal(isMarkdownUri("file:///src/main.rs"), false);
     assert.equal(isMarkdownUri("https://example.com/a.md"), false);
+  });
+});
+
+describe("languages", () => {
+  // out-test/test/unit/ -> the extension's folder.
+  const manifest = JSON.parse(readFileSync(path.join(__dirname, "../../../package.json"), "utf8")) as {
+    activationEvents: string[];
+    contributes: { menus: Record<string, { when?: string }[]> };
+  };
+
+  it("activates for every language the client serves, and only those", () => {
+    const activated = manifest.activationEvents
+      .filter((event) => event.startsWith("onLanguage:"))
+      .map((event) => event.slice("onLanguage:".length));
+    assert.deepEqual([...activated].sort(), [...LANGUAGES].sort());
+  });
+  it("offers the commands in exactly those languages", () => {
+    const clauses = Object.values(manifest.contributes.menus)
+      .flat()
+      .map((item) => item.when ?? "");
+    assert.ok(clauses.length > 0);
+    for (const clause of clauses) {
+      const listed = /editorLangId =~ \/\^\(([^)]*)\)\$\//.exec(clause);
+      assert.ok(listed, `no language list in ${clause}`);
+      assert.deepEqual(listed[1].split("|").sort(), [...LANGUAGES].sort());
+    }
+  });
+  it("covers the languages added with TypeScript, Go, Java, C and C++", () => {
+    for (const id of ["typescript", "typescriptreact", "go", "java", "c", "cpp"]) {
+      assert.ok(LANGUAGES.includes(id), id);
+    }
   });
 });
