@@ -289,6 +289,11 @@ fn builtins(language: Language) -> &'static str {
         Language::Python => PYTHON_BUILTINS,
         Language::Rust => RUST_BUILTINS,
         Language::JavaScript => JAVASCRIPT_BUILTINS,
+        Language::TypeScript | Language::Tsx => TYPESCRIPT_BUILTINS,
+        Language::Go => GO_BUILTINS,
+        Language::Java => JAVA_BUILTINS,
+        Language::C => C_BUILTINS,
+        Language::Cpp => CPP_BUILTINS,
     }
 }
 
@@ -327,6 +332,67 @@ false finally for function if import in instanceof let new null return super swi
 throw true try typeof undefined var void while yield Array Object String Number Boolean \
 Map Set Promise Error TypeError RangeError JSON Math Date RegExp Symbol console length \
 push pop map filter reduce forEach then catch resolve reject";
+
+/// JavaScript's names, TypeScript's keywords and type operators, and its utility types.
+const TYPESCRIPT_BUILTINS: &str = "async await break case catch class const continue default delete do else export extends \
+false finally for function if import in instanceof let new null return super switch this \
+throw true try typeof undefined var void while yield Array Object String Number Boolean \
+Map Set Promise Error TypeError RangeError JSON Math Date RegExp Symbol console length \
+push pop map filter reduce forEach then catch resolve reject abstract any as asserts bigint \
+declare enum implements infer interface is keyof namespace never number object override \
+private protected public readonly satisfies static string symbol type unique unknown boolean \
+Partial Required Readonly Record Pick Omit Exclude Extract NonNullable ReturnType Parameters \
+InstanceType Awaited ReadonlyArray Iterable AsyncIterable Generator Uint8Array ArrayBuffer \
+JSX some every find includes indexOf slice splice join \
+keys values entries has get set add delete size toString";
+
+/// Go's keywords, predeclared identifiers, and the standard library names explanations lean on.
+const GO_BUILTINS: &str = "break case chan const continue default defer else fallthrough for func go goto if import \
+interface map package range return select struct switch type var any bool byte comparable \
+complex64 complex128 error float32 float64 int int8 int16 int32 int64 rune string uint uint8 \
+uint16 uint32 uint64 uintptr true false iota nil append cap clear close complex copy delete \
+imag len make max min new panic print println real recover Error String fmt errors context \
+Context io os strings strconv sync Mutex RWMutex WaitGroup Lock Unlock time \
+Println Printf Sprintf Errorf New Is As Unwrap";
+
+/// Java's keywords, literals, and the java.lang and collection names explanations lean on.
+const JAVA_BUILTINS: &str = "abstract assert boolean break byte case catch char class const continue default do double \
+else enum extends final finally float for goto if implements import instanceof int interface \
+long native new package private protected public return short static strictfp super switch \
+synchronized this throw throws transient try void volatile while var record yield sealed \
+permits true false null Object String StringBuilder Integer Long Double Float Boolean \
+Character Byte Short Math System Thread Runnable Exception RuntimeException Error Throwable \
+IllegalArgumentException IllegalStateException NullPointerException IOException \
+IndexOutOfBoundsException UnsupportedOperationException Override Deprecated \
+FunctionalInterface SuppressWarnings List ArrayList Map HashMap Set HashSet Collection \
+Collections Arrays Iterator Iterable Optional Stream Collectors Comparable Comparator \
+equals hashCode toString length size get put add remove contains isEmpty stream map filter \
+collect forEach of out println printf format";
+
+/// C's keywords, standard types and macros, and the C library functions explanations lean on.
+const C_BUILTINS: &str = "auto break case char const continue default do double else enum extern float for goto if \
+inline int long register restrict return short signed sizeof static struct switch typedef \
+union unsigned void volatile while bool true false NULL size_t ssize_t ptrdiff_t intptr_t \
+uintptr_t int8_t int16_t int32_t int64_t uint8_t uint16_t uint32_t uint64_t FILE errno \
+EOF stdin stdout stderr malloc calloc realloc free memcpy memmove memset memcmp strlen strcmp \
+strncmp strcpy strncpy strcat strchr strrchr strstr strdup printf fprintf sprintf snprintf \
+puts fputs fopen fclose fread fwrite fgets assert abort exit abs qsort define include ifdef \
+ifndef endif";
+
+/// C's names plus C++'s keywords and the standard library names explanations lean on.
+const CPP_BUILTINS: &str = "auto break case char const continue default do double else enum extern float for goto if \
+inline int long register return short signed sizeof static struct switch typedef union \
+unsigned void volatile while bool true false NULL size_t FILE malloc free memcpy memset \
+strlen strcmp printf fprintf snprintf assert abort exit define include ifdef ifndef endif \
+alignas alignof catch class concept consteval constexpr constinit const_cast co_await \
+co_return co_yield decltype delete dynamic_cast explicit export friend mutable namespace new \
+noexcept nullptr operator override final private protected public reinterpret_cast requires \
+static_assert static_cast template this thread_local throw try typeid typename using virtual \
+std string string_view vector map unordered_map set unordered_set array deque list pair tuple \
+optional variant unique_ptr shared_ptr weak_ptr make_unique make_shared move forward swap \
+size begin end push_back emplace_back insert erase find count empty clear data at size_type \
+iterator const_iterator cout cerr endl exception runtime_error invalid_argument out_of_range \
+int8_t int16_t int32_t int64_t uint8_t uint16_t uint32_t uint64_t";
 
 #[cfg(test)]
 mod tests {
@@ -388,6 +454,41 @@ mod tests {
             &known,
         );
         assert_eq!(grounded.text, "Returns `a` unchanged. Nothing else.");
+    }
+
+    #[test]
+    fn every_language_knows_its_own_builtins_and_no_one_elses() {
+        let cases: &[(Language, &[&str], &str)] = &[
+            (
+                Language::TypeScript,
+                &["readonly", "Partial", "keyof"],
+                "nil",
+            ),
+            (Language::Tsx, &["JSX", "Promise"], "malloc"),
+            (Language::Go, &["nil", "make", "defer", "Errorf"], "null"),
+            (
+                Language::Java,
+                &["String", "Override", "Optional"],
+                "nullptr",
+            ),
+            (Language::C, &["malloc", "size_t", "NULL"], "nullptr"),
+            (
+                Language::Cpp,
+                &["std", "unique_ptr", "nullptr", "NULL"],
+                "nil",
+            ),
+        ];
+        for (language, builtins, foreign) in cases {
+            let known = KnownNames {
+                names: HashSet::new(),
+                language: Some(*language),
+            };
+            for builtin in *builtins {
+                assert!(known.contains(builtin), "{language}: {builtin}");
+            }
+            assert!(!known.contains(foreign), "{language}: {foreign}");
+            assert!(!known.contains("frobnicate"), "{language}");
+        }
     }
 
     #[test]
