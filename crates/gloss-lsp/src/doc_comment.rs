@@ -1,5 +1,6 @@
 //! Doc comments in each language's convention: `///` lines above a Rust item, a docstring as the
-//! first statement of a Python body, a `/** … */` block above a JavaScript declaration.
+//! first statement of a Python body, `// Name …` lines above a Go declaration, and a `/** … */`
+//! block above a JavaScript, TypeScript, Java, C or C++ declaration.
 //!
 //! The syntax layer says where a comment goes and where the existing one is
 //! ([`gloss_syntax::doc_comment_insertion`]); this module turns the model's text into the comment
@@ -36,7 +37,12 @@ pub fn edit(document: &Document, site: &DocInsertion, code: &str, model_text: &s
     if site.style == DocStyle::RustLineComment {
         shaped = drop_unfounded_rust_sections(&shaped, code);
     }
-    let lines = clean(&shaped);
+    let mut lines = clean(&shaped);
+    if site.style == DocStyle::GoLineComment
+        && let (Some(name), Some(first)) = (site.name.as_deref(), lines.first_mut())
+    {
+        *first = starting_with_name(first, name);
+    }
     let indent = &site.indent;
     let text = document.text();
     match site.style {
@@ -54,15 +60,15 @@ pub fn edit(document: &Document, site: &DocInsertion, code: &str, model_text: &s
                 },
             }
         }
-        DocStyle::RustLineComment | DocStyle::JsDoc => {
+        DocStyle::RustLineComment | DocStyle::DocBlock | DocStyle::GoLineComment => {
             let mut comment = String::new();
-            if site.style == DocStyle::JsDoc {
+            if site.style == DocStyle::DocBlock {
                 comment.push_str(&format!("{indent}/**\n"));
             }
-            let marker = if site.style == DocStyle::JsDoc {
-                " *"
-            } else {
-                "///"
+            let marker = match site.style {
+                DocStyle::DocBlock => " *",
+                DocStyle::GoLineComment => "//",
+                _ => "///",
             };
             for line in &lines {
                 if line.is_empty() {
@@ -71,7 +77,7 @@ pub fn edit(document: &Document, site: &DocInsertion, code: &str, model_text: &s
                     comment.push_str(&format!("{indent}{marker} {line}\n"));
                 }
             }
-            if site.style == DocStyle::JsDoc {
+            if site.style == DocStyle::DocBlock {
                 comment.push_str(&format!("{indent} */\n"));
             }
             match (site.existing.first(), site.existing.last()) {
@@ -105,6 +111,44 @@ pub fn edit(document: &Document, site: &DocInsertion, code: &str, model_text: &s
             }
         }
     }
+}
+
+/// `line` as the first sentence of a Go doc comment, which starts with the declared name
+/// (`// Add returns …`, or `// A Point is …` for a type): a model's "Returns the sum." becomes
+/// "Add returns the sum."
+fn starting_with_name(line: &str, name: &str) -> String {
+    let is_identifier = |ch: char| ch.is_alphanumeric() || ch == '_';
+    let starts_with_name = |text: &str| {
+        text.strip_prefix(name)
+            .is_some_and(|rest| !rest.starts_with(is_identifier))
+    };
+    let unquoted = line.strip_prefix('`').map_or(line, |rest| {
+        rest.strip_prefix(name)
+            .and_then(|after| after.strip_prefix('`'))
+            .map_or(line, |_| rest)
+    });
+    if starts_with_name(unquoted) {
+        return unquoted.replacen(&format!("{name}`"), name, 1);
+    }
+    let after_article = ["A ", "An ", "The "]
+        .iter()
+        .find_map(|article| line.strip_prefix(article));
+    if after_article.is_some_and(starts_with_name) || name.is_empty() {
+        return line.to_owned();
+    }
+    let mut chars = line.chars();
+    let Some(first) = chars.next() else {
+        return name.to_owned();
+    };
+    // "HTTP requests …" keeps its capitals; "Returns …" continues the sentence in lower case.
+    let rest = chars.as_str();
+    let acronym = rest.starts_with(|ch: char| ch.is_uppercase());
+    let first = if acronym {
+        first.to_string()
+    } else {
+        first.to_lowercase().to_string()
+    };
+    format!("{name} {first}{rest}")
 }
 
 /// Whether the comment range `doc` covers some non-blank text of the line starting at `at`.
@@ -297,6 +341,74 @@ mod more_tests {
         assert_eq!(
             apply(Language::Rust, documented, "1\n", "New."),
             "/// New.\n#[inline]\nfn f() -> u32 {\n    1\n}\n"
+        );
+    }
+
+    #[test]
+    fn go_comments_start_with_the_name_and_sit_above_the_declaration() {
+        let text =
+            "package p\n\ntype P struct{ x int }\n\nfunc (p *P) Move(dx int) {\n\tp.x += dx\n}\n";
+        assert_eq!(
+            apply(
+                Language::Go,
+                text,
+                "+=",
+                "Moves the point right.\n\nNegative dx moves left."
+            ),
+            "package p\n\ntype P struct{ x int }\n\n// Move moves the point right.\n//\n// Negative dx moves left.\nfunc (p *P) Move(dx int) {\n\tp.x += dx\n}\n"
+        );
+        let documented =
+            "package p\n\n// Add adds.\n// Old.\nfunc Add(a, b int) int {\n\treturn a + b\n}\n";
+        assert_eq!(
+            apply(Language::Go, documented, "return", "`Add` returns the sum."),
+            "package p\n\n// Add returns the sum.\nfunc Add(a, b int) int {\n\treturn a + b\n}\n"
+        );
+    }
+
+    #[test]
+    fn go_first_sentences_gain_the_name_once() {
+        assert_eq!(starting_with_name("Returns x.", "Get"), "Get returns x.");
+        assert_eq!(
+            starting_with_name("Get returns x.", "Get"),
+            "Get returns x."
+        );
+        assert_eq!(
+            starting_with_name("`Get` returns x.", "Get"),
+            "Get returns x."
+        );
+        assert_eq!(starting_with_name("Getter of x.", "Getter"), "Getter of x.");
+        assert_eq!(
+            starting_with_name("A Point is a place.", "Point"),
+            "A Point is a place."
+        );
+        assert_eq!(
+            starting_with_name("HTTP client.", "Client"),
+            "Client HTTP client."
+        );
+    }
+
+    #[test]
+    fn doc_blocks_go_above_annotations_templates_and_decorators() {
+        let java =
+            "class A {\n    @Override\n    public int get() {\n        return 1;\n    }\n}\n";
+        assert_eq!(
+            apply(Language::Java, java, "return", "Returns one."),
+            "class A {\n    /**\n     * Returns one.\n     */\n    @Override\n    public int get() {\n        return 1;\n    }\n}\n"
+        );
+        let cpp = "template <typename T>\nT twice(T x) {\n    return x + x;\n}\n";
+        assert_eq!(
+            apply(Language::Cpp, cpp, "return", "Doubles x."),
+            "/**\n * Doubles x.\n */\ntemplate <typename T>\nT twice(T x) {\n    return x + x;\n}\n"
+        );
+        let ts = "class A {\n  @Input()\n  set value(v: number) {\n    this.v = v;\n  }\n}\n";
+        assert_eq!(
+            apply(Language::TypeScript, ts, "this.v", "Sets the value."),
+            "class A {\n  /**\n   * Sets the value.\n   */\n  @Input()\n  set value(v: number) {\n    this.v = v;\n  }\n}\n"
+        );
+        let c = "/** Old. */\nstatic int f(void) {\n    return 0;\n}\n";
+        assert_eq!(
+            apply(Language::C, c, "return", "New."),
+            "/**\n * New.\n */\nstatic int f(void) {\n    return 0;\n}\n"
         );
     }
 
