@@ -7,7 +7,8 @@
 //!   server itself uses);
 //! - `only-features` / `except-features` name real Helix features;
 //! - `timeout` (seconds) leaves room above `hoverTimeoutMs`;
-//! - the languages are Python and Rust, and each keeps its usual servers next to gloss.
+//! - the languages are the ones gloss explains (Helix's names, whose language ids gloss knows), and
+//!   each keeps its usual servers next to gloss.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -38,8 +39,8 @@ const HELIX_FEATURES: &[&str] = &[
     "inlay-hints",
 ];
 
-/// Servers Helix predefines for Python and Rust (its own languages.toml), which a user's list may
-/// name without defining them.
+/// Servers Helix predefines for the languages below (its own languages.toml), which a user's list
+/// may name without defining them.
 const HELIX_DEFAULT_SERVERS: &[&str] = &[
     "pylsp",
     "pyright",
@@ -50,6 +51,28 @@ const HELIX_DEFAULT_SERVERS: &[&str] = &[
     "pyrefly",
     "pylyzer",
     "rust-analyzer",
+    "typescript-language-server",
+    "vscode-eslint-language-server",
+    "gopls",
+    "golangci-lint-lsp",
+    "jdtls",
+    "clangd",
+    "ccls",
+];
+
+/// Helix's language names and the LSP language id Helix sends for each (its `language-id`, else
+/// the name): gloss must know every one of them.
+const HELIX_LANGUAGE_IDS: &[(&str, &str)] = &[
+    ("python", "python"),
+    ("rust", "rust"),
+    ("javascript", "javascript"),
+    ("jsx", "javascriptreact"),
+    ("typescript", "typescript"),
+    ("tsx", "typescriptreact"),
+    ("go", "go"),
+    ("java", "java"),
+    ("c", "c"),
+    ("cpp", "cpp"),
 ];
 
 /// The servers each language must keep (Helix replaces its default list with the file's): at least
@@ -63,6 +86,14 @@ const USUAL_SERVERS: &[(&str, &[&[&str]])] = &[
         ],
     ),
     ("rust", &[&["rust-analyzer"]]),
+    ("javascript", &[&["typescript-language-server"]]),
+    ("jsx", &[&["typescript-language-server"]]),
+    ("typescript", &[&["typescript-language-server"]]),
+    ("tsx", &[&["typescript-language-server"]]),
+    ("go", &[&["gopls"]]),
+    ("java", &[&["jdtls"]]),
+    ("c", &[&["clangd", "ccls"]]),
+    ("cpp", &[&["clangd", "ccls"]]),
 ];
 
 /// Seconds Helix must wait beyond the hover budget (a hover answers "Explaining…" when its budget
@@ -311,8 +342,8 @@ fn check(doc: &Table) -> (Vec<String>, Option<ServerCommand>) {
             )),
         }
     }
-    for expected in ["python", "rust"] {
-        if !names.contains(expected) {
+    for (expected, _) in HELIX_LANGUAGE_IDS {
+        if !names.contains(*expected) {
             problems.push(format!("no [[language]] for {expected}"));
         }
     }
@@ -354,6 +385,24 @@ fn helix_languages_toml_is_valid() {
 }
 
 #[test]
+fn every_helix_language_is_one_gloss_explains_and_every_gloss_language_is_configured() {
+    for (name, language_id) in HELIX_LANGUAGE_IDS {
+        assert!(
+            gloss_syntax::Language::from_lsp_id(language_id).is_some(),
+            "Helix sends `{language_id}` for {name}, which gloss does not know"
+        );
+    }
+    for language in gloss_syntax::Language::ALL {
+        assert!(
+            HELIX_LANGUAGE_IDS
+                .iter()
+                .any(|(_, id)| gloss_syntax::Language::from_lsp_id(id) == Some(language)),
+            "{language} has no Helix language in the configuration"
+        );
+    }
+}
+
+#[test]
 fn the_binary_rejects_arguments_it_does_not_know() {
     // The check above is only meaningful if bad arguments fail.
     let output = Command::new(env!("CARGO_BIN_EXE_gloss"))
@@ -367,7 +416,8 @@ fn problems_of(text: &str) -> Vec<String> {
     check(&text.parse::<Table>().expect("valid TOML")).0
 }
 
-const GOOD: &str = r#"
+/// A good configuration for Python and Rust; [`good`] adds the other languages.
+const GOOD_PYTHON_RUST: &str = r#"
 [language-server.gloss]
 command = "gloss"
 args = ["lsp"]
@@ -383,9 +433,29 @@ name = "rust"
 language-servers = ["rust-analyzer", "gloss"]
 "#;
 
+/// A good configuration: Python and Rust as written above, then every other language with its first
+/// usual servers and gloss.
+fn good() -> String {
+    let mut text = GOOD_PYTHON_RUST.to_owned();
+    for (name, groups) in USUAL_SERVERS {
+        if ["python", "rust"].contains(name) {
+            continue;
+        }
+        let servers: Vec<String> = groups
+            .iter()
+            .map(|group| format!("{:?}", group[0]))
+            .collect();
+        text.push_str(&format!(
+            "\n[[language]]\nname = \"{name}\"\nlanguage-servers = [{}, \"gloss\"]\n",
+            servers.join(", ")
+        ));
+    }
+    text
+}
+
 #[test]
 fn the_checker_accepts_a_good_configuration() {
-    assert_eq!(problems_of(GOOD), Vec::<String>::new());
+    assert_eq!(problems_of(&good()), Vec::<String>::new());
 }
 
 #[test]
@@ -433,11 +503,12 @@ fn the_checker_flags_bad_configurations() {
         r#"["gloss"]"#,
     ];
     for ((label, from, expected), to) in cases.iter().zip(replacements) {
+        let good = good();
         assert!(
-            GOOD.contains(from),
+            good.contains(from),
             "{label}: the good snippet has no {from:?}"
         );
-        let bad = GOOD.replacen(from, to, 1);
+        let bad = good.replacen(from, to, 1);
         let problems = problems_of(&bad);
         assert!(
             problems.iter().any(|p| p.contains(expected)),
@@ -448,13 +519,20 @@ fn the_checker_flags_bad_configurations() {
 
 #[test]
 fn the_checker_needs_both_languages_and_gloss_in_each() {
-    let only_python = GOOD.split("[[language]]\nname = \"rust\"").next().unwrap();
+    let good = good();
+    let only_python = good.split("[[language]]\nname = \"rust\"").next().unwrap();
     assert!(
         problems_of(only_python)
             .iter()
             .any(|p| p.contains("no [[language]] for rust"))
     );
-    let without_gloss = GOOD.replace(r#"["rust-analyzer", "gloss"]"#, r#"["rust-analyzer"]"#);
+    let without_cpp = good.split("[[language]]\nname = \"cpp\"").next().unwrap();
+    assert!(
+        problems_of(without_cpp)
+            .iter()
+            .any(|p| p.contains("no [[language]] for cpp"))
+    );
+    let without_gloss = good.replace(r#"["rust-analyzer", "gloss"]"#, r#"["rust-analyzer"]"#);
     assert!(
         problems_of(&without_gloss)
             .iter()
