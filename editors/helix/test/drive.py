@@ -239,13 +239,23 @@ def command(text):
 
 
 def wait_screen(predicate, timeout_s):
-    """Polls the screen until predicate(text) is true; returns (text, seconds) or (last, None)."""
+    """Polls the screen until predicate(text) is true; returns (text, seconds until it first was)
+    or (last screen, None).
+
+    Helix writes a frame in several pieces, and a capture can fall between two of them (a popup
+    without its last rows was seen so): a screen counts once a second capture, a poll later, is
+    the same."""
     t0 = time.monotonic()
-    text = ""
+    text, first = "", None
     while True:
-        text = screen()
+        previous, text = text, screen()
         if predicate(text):
-            return text, time.monotonic() - t0
+            if first is not None and text == previous:
+                return text, first - t0
+            if first is None:
+                first = time.monotonic()
+        else:
+            first = None
         if time.monotonic() - t0 > timeout_s:
             return text, None
         time.sleep(POLL_S)
@@ -312,7 +322,9 @@ def hover_both(other, line0, timeout_s):
 def gloss_page(timeout_s=10):
     """Alt-n: the popup's second page, gloss's answer."""
     keys("M-n")
-    return wait_screen(lambda s: popup_header(s, 2, 2, "gloss"), timeout_s)
+    # The page ends in gloss's footer, or in "Hover again…" while it explains.
+    return wait_screen(lambda s: popup_header(s, 2, 2, "gloss") and
+                       (FOOTER in s or "Hover again" in s), timeout_s)
 
 
 def explained(text, name):
@@ -365,13 +377,13 @@ def python_hovers():
     t0 = time.monotonic()
     keys("Space", "k")
     # Any answer ends the wait, so a popup with gloss's page alone fails below with its screen.
-    text, _ = wait_screen(lambda s: any(m in s for m in (
+    text, secs = wait_screen(lambda s: any(m in s for m in (
         "STANDIN-HOVER", "Explaining", FOOTER, "No hover results", "No configured")), 30)
-    popup_ms = int((time.monotonic() - t0) * 1000)
-    keep("hover-cold-pylsp.txt", text)
+    popup_ms = int(((time.monotonic() - t0) if secs is None else secs) * 1000)
+    keep("hover-first-pylsp.txt", text)
     require("python: the first hover shows pylsp's page first, [1/2] of two",
             popup_header(text, 1, 2, "pylsp") and "STANDIN-HOVER pylsp line 8" in text, text)
-    timings["cold_hover_popup_ms"] = popup_ms
+    timings["first_hover_popup_ms"] = popup_ms
     # Helix shows the popup once every server answered: the stand-in's instant answer waited
     # for gloss, and must not have waited longer than gloss's budget.
     check("python: gloss, slow on an empty cache, holds back pylsp's hover by no more than "
@@ -379,7 +391,7 @@ def python_hovers():
           % (popup_ms, HOVER_BUDGET_MS, HOVER_SLACK_MS),
           popup_ms <= HOVER_BUDGET_MS + HOVER_SLACK_MS, "popup after %d ms" % popup_ms)
     text, secs = gloss_page()
-    keep("hover-cold-gloss.txt", text)
+    keep("hover-first-gloss.txt", text)
     require("python: Alt-n turns to gloss's page", secs is not None, text)
     # Proof that gloss was the slow one for that hover; without it the bound above says nothing.
     check("python: gloss's first answer is Explaining average… (its budget ran out)",
