@@ -16,14 +16,26 @@
   body: (_) @body) @function
 
 (function_definition
-  declarator: (_
-    (function_declarator
-      declarator: [
-        (identifier)
-        (field_identifier)
-        (operator_name)
-        (template_function)
-      ] @name))
+  declarator: [
+    (_
+      (function_declarator
+        declarator: [
+          (identifier)
+          (field_identifier)
+          (operator_name)
+          (template_function)
+        ] @name))
+    ; `LRUHandle** FindPointer(…)`
+    (_
+      (_
+        (function_declarator
+          declarator: [
+            (identifier)
+            (field_identifier)
+            (operator_name)
+            (template_function)
+          ] @name)))
+  ]
   body: (_) @body) @function
 
 (function_definition
@@ -44,6 +56,15 @@
             (operator_name)
             (template_function)
           ] @name)))
+    (_
+      (_
+        (function_declarator
+          declarator: (qualified_identifier
+            name: [
+              (identifier)
+              (operator_name)
+              (template_function)
+            ] @name))))
   ]
   body: (_) @body) @method
 
