@@ -1,4 +1,5 @@
 ; Regions gloss can pick in C++. Capture names are documented in src/queries.rs.
+; A function definition's body is optional: `Foo& operator=(const Foo&) = delete;` has none.
 ; Every region kind needs one pattern whose @name is a direct child of the pattern's root; in
 ; C++ the name sits in the declarator, which may wrap it in pointers or references
 ; (`Foo& Foo::operator=(…)`). A method defined outside its class (`void Foo::bar()`) is named
@@ -13,7 +14,7 @@
       (destructor_name)
       (template_function)
     ] @name)
-  body: (_) @body) @function
+  body: (_)? @body) @function
 
 (function_definition
   declarator: [
@@ -36,7 +37,7 @@
             (template_function)
           ] @name)))
   ]
-  body: (_) @body) @function
+  body: (_)? @body) @function
 
 (function_definition
   declarator: [
@@ -66,7 +67,7 @@
               (template_function)
             ] @name))))
   ]
-  body: (_) @body) @method
+  body: (_)? @body) @method
 
 ; A nested class's method: `SkipList<Key, Comparator>::Iterator::Next`.
 (function_definition
@@ -90,11 +91,11 @@
               (template_function)
             ] @name))))
   ]
-  body: (_) @body) @method
+  body: (_)? @body) @method
 
 ; Any other declarator still makes a function.
 (function_definition
-  body: (_) @body) @function
+  body: (_)? @body) @function
 
 (field_declaration_list
   [
