@@ -31,8 +31,9 @@ pub struct Neighbors {
 }
 
 impl Neighbors {
-    /// The documents beside `path` in `language`, except `path` itself and those `is_open` (their
-    /// open text is newer). Blocking: call it off the async runtime. Returns warnings to log.
+    /// The documents beside `path` that a document in `language` can call into
+    /// ([`Language::neighbor_language`]), except `path` itself and those `is_open` (their open
+    /// text is newer). Blocking: call it off the async runtime. Returns warnings to log.
     pub fn around(
         &self,
         path: &Path,
@@ -46,23 +47,26 @@ impl Neighbors {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return (Vec::new(), warnings);
         };
-        let mut candidates: Vec<PathBuf> = entries
+        let mut candidates: Vec<(PathBuf, Language)> = entries
             .flatten()
             .map(|entry| entry.path())
             .filter(|candidate| candidate != path)
-            .filter(|candidate| Language::from_path(candidate) == Some(language))
+            .filter_map(|candidate| {
+                let theirs = language.neighbor_language(&candidate)?;
+                Some((candidate, theirs))
+            })
             .collect();
         // Sorted, so the same directory gives the same context (and the same cache key) every time.
         candidates.sort();
         let mut documents = Vec::new();
-        for candidate in candidates {
+        for (candidate, theirs) in candidates {
             if documents.len() == MAX_FILES {
                 break;
             }
             if is_open(&candidate) {
                 continue;
             }
-            if let Some(document) = self.load(&candidate, language, &mut warnings) {
+            if let Some(document) = self.load(&candidate, theirs, &mut warnings) {
                 documents.push(document);
             }
         }
@@ -80,9 +84,14 @@ impl Neighbors {
             return None;
         }
         let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+        // A `.h` file is read as C beside C sources and as C++ beside C++ ones.
         if let Some(cached) = self.files.get(path)
             && cached.modified == modified
             && cached.len == meta.len()
+            && cached
+                .document
+                .as_ref()
+                .is_none_or(|document| document.language() == language)
         {
             return cached.document.clone();
         }
@@ -115,5 +124,44 @@ impl Neighbors {
             },
         );
         document
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_header_is_read_as_cpp_beside_cpp_and_as_c_beside_c() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("cache.h"),
+            "class Cache {\n public:\n  void Prune();\n};\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("cache.cc"), "void Cache::Prune() {}\n").unwrap();
+        std::fs::write(dir.path().join("util.c"), "int util(void) { return 0; }\n").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "not code\n").unwrap();
+        let neighbors = Neighbors::default();
+        let languages = |path: &str, language: Language| {
+            let (documents, warnings) =
+                neighbors.around(&dir.path().join(path), language, |_| false);
+            assert!(warnings.is_empty(), "{warnings:?}");
+            documents
+                .iter()
+                .map(|document| document.language())
+                .collect::<Vec<_>>()
+        };
+        // Sorted by path: cache.h, then (for C) util.c.
+        assert_eq!(languages("cache.cc", Language::Cpp), vec![Language::Cpp]);
+        assert_eq!(
+            languages("main.c", Language::C),
+            vec![Language::C, Language::C]
+        );
+        // The cached C reading of the header is not served to a C++ document.
+        assert_eq!(
+            languages("other.cc", Language::Cpp),
+            vec![Language::Cpp, Language::Cpp]
+        );
     }
 }

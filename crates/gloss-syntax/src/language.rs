@@ -81,6 +81,25 @@ impl Language {
         Language::from_extension(extension)
     }
 
+    /// The language to read `path` in when it lies beside a document of this language, if the
+    /// document can call what it defines: a file of the same language, TypeScript beside TSX
+    /// (and back), and for C++ a `.h` header, which C++ projects name like C's.
+    pub fn neighbor_language(self, path: impl AsRef<Path>) -> Option<Language> {
+        let path = path.as_ref();
+        let theirs = Language::from_path(path)?;
+        let typescript = |language| matches!(language, Language::TypeScript | Language::Tsx);
+        let header = path
+            .extension()
+            .is_some_and(|extension| extension.eq_ignore_ascii_case("h"));
+        if theirs == self || (typescript(self) && typescript(theirs)) {
+            Some(theirs)
+        } else if self == Language::Cpp && header {
+            Some(Language::Cpp)
+        } else {
+            None
+        }
+    }
+
     /// Looks an LSP `languageId` up (`python`, `rust`, `javascript`, `javascriptreact`,
     /// `typescript`, `typescriptreact`, `go`, `java`, `c`, `cpp`), or an [`identifier`].
     ///
@@ -198,6 +217,38 @@ mod tests {
         }
         assert_eq!(Language::from_extension("kt"), None);
         assert_eq!(Language::from_extension(""), None);
+    }
+
+    #[test]
+    fn neighbors_are_read_in_the_language_that_calls_them() {
+        assert_eq!(
+            Language::Cpp.neighbor_language("src/cache.h"),
+            Some(Language::Cpp)
+        );
+        assert_eq!(
+            Language::Cpp.neighbor_language("src/cache.cc"),
+            Some(Language::Cpp)
+        );
+        assert_eq!(Language::Cpp.neighbor_language("src/zmalloc.c"), None);
+        assert_eq!(
+            Language::C.neighbor_language("src/cache.h"),
+            Some(Language::C)
+        );
+        assert_eq!(Language::C.neighbor_language("src/cache.hpp"), None);
+        assert_eq!(
+            Language::Tsx.neighbor_language("ui/utils.ts"),
+            Some(Language::TypeScript)
+        );
+        assert_eq!(
+            Language::TypeScript.neighbor_language("ui/button.tsx"),
+            Some(Language::Tsx)
+        );
+        assert_eq!(Language::TypeScript.neighbor_language("ui/old.js"), None);
+        assert_eq!(
+            Language::Go.neighbor_language("sort.go"),
+            Some(Language::Go)
+        );
+        assert_eq!(Language::Go.neighbor_language("README"), None);
     }
 
     #[test]
