@@ -7,12 +7,13 @@ use crate::level::{ExplanationKind, Level};
 
 /// Bumped whenever the wording below or the processing of answers changes: it is part of every
 /// cache key, so a new prompt never serves answers made with an old one. (2: answers are stored
-/// after the grounding check; 3: Rust doc comments' sections.)
+/// after the grounding check; 3: Rust doc comments' sections; 4: doc comments in the convention of
+/// Go and Java, and without rustdoc sections in TypeScript, C and C++.)
 ///
 /// Measured alternatives that lost on the evaluation set (docs/quality.md): the instructions in
 /// the system message (which would have made them a cached prefix), a docstring-style first line,
 /// and a worked example as an earlier turn.
-pub const PROMPT_VERSION: u32 = 3;
+pub const PROMPT_VERSION: u32 = 4;
 
 /// Everything the prompt is built from.
 pub struct PromptInput<'a> {
@@ -30,7 +31,7 @@ const SYSTEM: &str = "You are gloss, an assistant inside a code editor. You expl
 developer who is reading it. You are accurate: you describe only what the code and the given context \
 show, and you never invent functions, parameters or behaviour.";
 
-fn format_instructions(kind: ExplanationKind) -> &'static str {
+fn format_instructions(kind: ExplanationKind, language: Language) -> &'static str {
     match kind {
         ExplanationKind::Hover => {
             "Answer in Markdown without headings: first one sentence that says what it does \
@@ -45,12 +46,40 @@ sections, each only when it has something to say: **How it works** (the steps, i
 output**, **Edge cases and pitfalls**. Do not repeat the code; quote only names that appear in it, in \
 backticks. No introduction and no closing remarks."
         }
-        ExplanationKind::DocComment => {
+        ExplanationKind::DocComment => doc_comment_instructions(language),
+    }
+}
+
+/// The doc comment instructions in the language's convention. Python's, Rust's and JavaScript's
+/// keep the wording of `PROMPT_VERSION` 3; the others leave out the rustdoc sections, which a small
+/// model otherwise writes into every comment ("Panics: …" over a Go function).
+fn doc_comment_instructions(language: Language) -> &'static str {
+    match language {
+        Language::Python | Language::Rust | Language::JavaScript => {
             "Write only the text of a documentation comment for this code, in the imperative mood \
 (\"Return …\", not \"Returns …\"): one summary line, then, if useful, a short paragraph about \
 parameters, the result and errors. Describe only behaviour the code shows. For Rust, add a \
 \"# Errors\" section only when it returns a `Result` and a \"# Panics\" section only when it can \
 panic. No comment markers, no code fences, no code."
+        }
+        // Go doc comments are sentences about the named item, which `go doc` lists by that name.
+        Language::Go => {
+            "Write only the text of a Go doc comment for this code: full sentences in the third \
+person, the first one starting with the declared name (\"Add returns …\"), then, if useful, a short \
+paragraph about the parameters, the result and errors. Describe only behaviour the code shows. No \
+comment markers, no code fences, no code."
+        }
+        // Javadoc's own style guide asks for the third person ("Returns …").
+        Language::Java => {
+            "Write only the text of a Javadoc comment for this code, in the third person \
+(\"Returns …\"): one summary sentence, then, if useful, @param, @return and @throws lines for what the \
+code shows. Describe only behaviour the code shows. No comment markers, no code fences, no code."
+        }
+        Language::TypeScript | Language::Tsx | Language::C | Language::Cpp => {
+            "Write only the text of a documentation comment for this code, in the imperative mood \
+(\"Return …\", not \"Returns …\"): one summary line, then, if useful, a short paragraph about \
+parameters, the result and errors. Describe only behaviour the code shows. No comment markers, no \
+code fences, no code."
         }
     }
 }
@@ -118,8 +147,39 @@ pub fn build_messages(input: &PromptInput<'_>) -> Vec<Message> {
     user.push_str(&format!(
         "{task}\n\n```{fence}\n{}\n```\n\n{} {}",
         context.code.trim_end(),
-        format_instructions(input.kind),
+        format_instructions(input.kind, input.language),
         level_instructions(input.level)
     ));
     vec![Message::system(SYSTEM), Message::user(user)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doc_comment_instructions_follow_each_language() {
+        for language in Language::ALL {
+            let text = format_instructions(ExplanationKind::DocComment, language);
+            assert!(text.contains("No comment markers"), "{language}");
+            assert_eq!(
+                text.contains("# Panics"),
+                language == Language::Rust
+                    || language == Language::Python
+                    || language == Language::JavaScript,
+                "{language}: rustdoc sections only where the prompt version's wording had them"
+            );
+        }
+        assert!(
+            format_instructions(ExplanationKind::DocComment, Language::Go)
+                .contains("starting with the declared name")
+        );
+        assert!(
+            format_instructions(ExplanationKind::DocComment, Language::Java).contains("@param")
+        );
+        assert_eq!(
+            format_instructions(ExplanationKind::Hover, Language::Go),
+            format_instructions(ExplanationKind::Hover, Language::Rust)
+        );
+    }
 }

@@ -37,7 +37,7 @@ pub fn edit(document: &Document, site: &DocInsertion, code: &str, model_text: &s
     if site.style == DocStyle::RustLineComment {
         shaped = drop_unfounded_rust_sections(&shaped, code);
     }
-    let mut lines = clean(&shaped);
+    let mut lines = without_echoed_code(clean(&shaped), code);
     if site.style == DocStyle::GoLineComment
         && let (Some(name), Some(first)) = (site.name.as_deref(), lines.first_mut())
     {
@@ -111,6 +111,33 @@ pub fn edit(document: &Document, site: &DocInsertion, code: &str, model_text: &s
             }
         }
     }
+}
+
+/// Lines of a source line's length that a doc comment shares with the code are the code itself.
+const MIN_ECHOED_CHARS: usize = 12;
+
+/// The comment up to the first line that repeats a line of the documented code: small models go on
+/// from the comment into the code they were shown ("public static String padStart(…) {", the body),
+/// and a doc comment never quotes its item's source line for line.
+fn without_echoed_code(mut lines: Vec<String>, code: &str) -> Vec<String> {
+    let source: Vec<&str> = code
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.len() >= MIN_ECHOED_CHARS)
+        .collect();
+    if let Some(first) = lines
+        .iter()
+        .position(|line| line.len() >= MIN_ECHOED_CHARS && source.contains(&line.as_str()))
+    {
+        lines.truncate(first);
+    }
+    while lines.last().is_some_and(|last| last.is_empty()) {
+        lines.pop();
+    }
+    if lines.is_empty() {
+        lines.push("TODO: describe this.".to_owned());
+    }
+    lines
 }
 
 /// `line` as the first sentence of a Go doc comment, which starts with the declared name
@@ -362,6 +389,33 @@ mod more_tests {
         assert_eq!(
             apply(Language::Go, documented, "return", "`Add` returns the sum."),
             "package p\n\n// Add returns the sum.\nfunc Add(a, b int) int {\n\treturn a + b\n}\n"
+        );
+    }
+
+    #[test]
+    fn code_the_model_echoes_after_the_comment_is_cut() {
+        let code = "  public static String padStart(String string, int minLength, char padChar) {\n    checkNotNull(string); // eager for GWT.\n    return string;\n  }\n";
+        let lines = |text: &str| text.lines().map(str::to_owned).collect::<Vec<_>>();
+        assert_eq!(
+            without_echoed_code(
+                lines(
+                    "Pads a string.\n\n@param string The string to pad.\n\npublic static String padStart(String string, int minLength, char padChar) {\ncheckNotNull(string); // eager for GWT."
+                ),
+                code
+            ),
+            lines("Pads a string.\n\n@param string The string to pad.")
+        );
+        // Short lines and prose that merely names the code stay.
+        assert_eq!(
+            without_echoed_code(
+                lines("Returns string.\n}\nCalls checkNotNull(string) first."),
+                code
+            ),
+            lines("Returns string.\n}\nCalls checkNotNull(string) first.")
+        );
+        assert_eq!(
+            without_echoed_code(lines("checkNotNull(string); // eager for GWT."), code),
+            lines("TODO: describe this.")
         );
     }
 
