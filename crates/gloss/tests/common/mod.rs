@@ -10,23 +10,12 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The test model: `$GLOSS_TEST_MODEL_DIR` or the user's model store. Missing is a failure that
-/// says how to fetch it.
+#[path = "../../../../tests/support/models.rs"]
+pub mod models;
+
+/// The test model. Missing is a failure that says how to fetch it.
 pub fn test_model() -> PathBuf {
-    let dir = std::env::var_os("GLOSS_TEST_MODEL_DIR")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/gloss/models"))
-        })
-        .expect("set GLOSS_TEST_MODEL_DIR or HOME");
-    let path = dir.join("SmolLM2-135M-Instruct.Q4_1.gguf");
-    assert!(
-        path.is_file(),
-        "the test model is missing at {}: run `cargo run -p gloss -- models pull smollm2-135m` \
-         (or set GLOSS_TEST_MODEL_DIR)",
-        path.display()
-    );
-    path
+    models::model_path(models::SMOLLM2)
 }
 
 /// Runs the built binary in the repository root with an empty model store, so that nothing is

@@ -8,7 +8,7 @@
 # Environment:
 #   GLOSS_BIN           the gloss binary (default: `gloss` on PATH)
 #   GLOSS_EDITOR_CACHE  where code-server and playwright-core are installed once and reused
-#                       (default ~/.cache/gloss/editors)
+#                       (default $GLOSS_CACHE_DIR/editors, else ~/.cache/gloss/editors)
 #   GLOSS_E2E_OUT       where screenshots and result.json go (default: a new temporary folder)
 #   CHROMIUM            the browser (default /usr/bin/chromium)
 # Needs the apt packages in APT_PACKAGES (next to this script), node 20 and npm, and the model
@@ -19,7 +19,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 EXT_DIR=$(cd "$HERE/../.." && pwd)
 CODE_SERVER_VERSION=4.100.3   # VS Code 1.100.3: the last line that runs on node 20
 PLAYWRIGHT_VERSION=1.65.1
-CACHE=${GLOSS_EDITOR_CACHE:-$HOME/.cache/gloss/editors}
+CACHE=${GLOSS_EDITOR_CACHE:-${GLOSS_CACHE_DIR:-$HOME/.cache/gloss}/editors}
 CS_DIR=$CACHE/code-server-$CODE_SERVER_VERSION
 CS_BIN=$CS_DIR/node_modules/.bin/code-server
 PW_DIR=$CACHE/playwright-core-$PLAYWRIGHT_VERSION
