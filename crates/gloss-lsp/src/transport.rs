@@ -8,6 +8,10 @@
 //! (`-32700` parse error, `-32600` invalid request) with the message's id when it has one, else
 //! `null`, as JSON-RPC 2.0 asks. The server's own output is passed through frame by frame, and the
 //! guard's answers are put between whole frames.
+//!
+//! It also answers requests whose method starts with `$/`: tower-lsp drops every such message
+//! unheard, as LSP allows for notifications, but a request must still get `MethodNotFound`, or its
+//! client waits forever. No `$/` method of LSP 3.17 is a request, so none reaches tower-lsp.
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -86,6 +90,22 @@ pub fn check(body: &[u8]) -> Option<Vec<u8>> {
             "Parse error: the message is not UTF-8",
         ));
     };
+    // Decoded straight from the text: a `didOpen` of a large file is not copied into a `Value`
+    // first.
+    if let Ok(request) = serde_json::from_str::<Request>(text) {
+        let (method, id, _) = request.into_parts();
+        return match id {
+            Some(id) if method.starts_with("$/") => Some(error_frame(
+                serde_json::to_value(id).unwrap_or(Value::Null),
+                -32601,
+                &format!("Method not found: {method}"),
+            )),
+            _ => None,
+        };
+    }
+    if serde_json::from_str::<Response>(text).is_ok() {
+        return None;
+    }
     let value: Value = match serde_json::from_str(text) {
         Ok(value) => value,
         Err(error) => {
@@ -96,11 +116,6 @@ pub fn check(body: &[u8]) -> Option<Vec<u8>> {
             ));
         }
     };
-    let is_message = serde_json::from_value::<Request>(value.clone()).is_ok()
-        || serde_json::from_value::<Response>(value.clone()).is_ok();
-    if is_message {
-        return None;
-    }
     let id = match value.get("id") {
         Some(id @ (Value::Number(_) | Value::String(_))) => id.clone(),
         _ => Value::Null,
@@ -255,5 +270,20 @@ mod tests {
         assert_eq!(invalid["error"]["code"], -32600);
         assert_eq!(invalid["id"], 5);
         assert_eq!(answer(b"[1, 2]")["id"], Value::Null);
+    }
+
+    #[test]
+    fn dollar_requests_are_answered_and_dollar_notifications_pass() {
+        let frame = check(br#"{"jsonrpc":"2.0","id":"a7","method":"$/unknown","params":{}}"#)
+            .expect("a `$/` request is answered by the guard");
+        let text = String::from_utf8(frame).unwrap();
+        let body: Value = serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+        assert_eq!(body["error"]["code"], -32601);
+        assert_eq!(body["id"], "a7");
+        assert_eq!(
+            check(br#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}"#),
+            None
+        );
+        assert_eq!(check(br#"{"jsonrpc":"2.0","id":3,"method":"x/y"}"#), None);
     }
 }
