@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 use gloss_explain::grounding::{KnownNames, check, drop_ungrounded};
-use gloss_explain::{ExplanationKind, Level, prepare, shape_answer};
+use gloss_explain::{ExplanationKind, Level, finished_text, prepare, shape_answer};
 use gloss_model::chat::render_chatml;
 use gloss_model::{
     CancelToken, DraftStats, GenerateParams, Job, JobEvent, Message, ModelWorker, Priority, Prompt,
@@ -122,7 +122,8 @@ pub fn evaluate_case(
     let before = check(raw, &known);
     let text = match style {
         PromptStyle::Gloss => {
-            let grounded = drop_ungrounded(ExplanationKind::Hover, raw, &known);
+            let finished = finished_text(&generation);
+            let grounded = drop_ungrounded(ExplanationKind::Hover, &finished, &known);
             shape_answer(ExplanationKind::Hover, &grounded.text)
         }
         PromptStyle::Plain => raw.to_owned(),

@@ -16,6 +16,6 @@ pub use service::{ExplainService, Ticket};
 pub mod grounding;
 pub use grounding::{KnownNames, drop_ungrounded};
 pub mod shape;
-pub use shape::shape_answer;
+pub use shape::{finished_text, shape_answer};
 pub mod remote;
 pub use remote::{Backend, RemoteGenerator, RemoteTarget};

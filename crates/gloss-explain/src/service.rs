@@ -25,6 +25,7 @@ use tokio::sync::watch;
 use crate::cache::{CacheKey, CachedExplanation, ExplanationCache};
 use crate::grounding::{KnownNames, drop_ungrounded};
 use crate::level::ExplanationKind;
+use crate::shape::finished_text;
 
 /// Whether the model can answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -954,8 +955,8 @@ fn on_finished(
             Err(ExplainError::Cancelled(CancelReason::Stopped))
         }
         Ok(generation) => {
-            let grounded =
-                drop_ungrounded(flight.kind, generation.text.trim(), &flight.known_names);
+            let finished = finished_text(&generation);
+            let grounded = drop_ungrounded(flight.kind, &finished, &flight.known_names);
             if !grounded.before.unknown.is_empty() {
                 tracing::debug!(unknown = ?grounded.before.unknown, "dropped ungrounded claims");
             }

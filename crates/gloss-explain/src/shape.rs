@@ -4,6 +4,8 @@
 //! hover format (a summary sentence and at most four bullets, about 80 words) is enforced here, after
 //! generation, rather than trusted to the prompt.
 
+use gloss_model::{Generation, StopReason};
+
 use crate::level::ExplanationKind;
 
 /// The most bullets a hover shows.
@@ -27,7 +29,8 @@ pub fn shape_answer(kind: ExplanationKind, raw: &str) -> String {
 }
 
 /// Drops fenced code blocks: the reader has the code already, and a made-up usage example is the
-/// part of an answer most likely to be wrong.
+/// part of an answer most likely to be wrong. A fence around prose (a model that wraps its whole
+/// answer in ```` ```rust ````) is unwrapped instead: rendered, it would be a code block of bullets.
 fn strip_code_blocks(text: &str) -> String {
     let mut kept = Vec::new();
     // Lines of a fence not (yet) closed: prose after a stray opening fence that never closes.
@@ -35,7 +38,12 @@ fn strip_code_blocks(text: &str) -> String {
     for line in text.lines() {
         if line.trim_start().starts_with("```") {
             open_fence = match open_fence {
-                Some(_) => None,
+                Some(fenced) => {
+                    if looks_like_prose(&fenced) {
+                        kept.extend(fenced);
+                    }
+                    None
+                }
                 None => Some(Vec::new()),
             };
             continue;
@@ -106,24 +114,46 @@ fn labelled_heading_text(line: &str) -> Option<&str> {
     (label.split_whitespace().count() <= 3 && text.split_whitespace().count() >= 3).then_some(text)
 }
 
-/// The text after a bold label that announces it, as in `**Purpose**: Finds the hull` or
-/// `**Function `hull`:** Finds the hull`; the line itself when there is no such label.
-fn strip_bold_label(line: &str) -> &str {
-    let Some(rest) = line.strip_prefix("**") else {
-        return line;
-    };
-    let Some(close) = rest.find("**") else {
-        return line;
-    };
-    let label = rest[..close].trim_end_matches(':');
-    let after = rest[close + 2..].trim_start();
-    let text = after.strip_prefix(':').unwrap_or(after).trim();
-    let labelled = rest[..close].ends_with(':') || after.starts_with(':');
-    if labelled && label.split_whitespace().count() <= 4 && text.split_whitespace().count() >= 3 {
-        text
-    } else {
-        line
+/// The text without the bold labels that announce it, as in `**Purpose**: Finds the hull`,
+/// `**Function `hull`:** Finds the hull` or `It **Summary:** finds the hull`; bold that is part of
+/// the sentence (`**Never** call it twice`) stays.
+fn strip_bold_label(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(open) = rest.find("**") {
+        let after_open = &rest[open + 2..];
+        let Some(close) = after_open.find("**") else {
+            break;
+        };
+        let inside = &after_open[..close];
+        let after = &after_open[close + 2..];
+        let colon_after = after.trim_start().starts_with(':');
+        let labelled = inside.ends_with(':') || colon_after;
+        let label = inside.trim_end_matches(':').trim();
+        if labelled && !label.is_empty() && label.split_whitespace().count() <= 4 {
+            out.push_str(&rest[..open]);
+            let after = after.trim_start();
+            rest = after.strip_prefix(':').unwrap_or(after).trim_start();
+        } else {
+            out.push_str(&rest[..open + 2 + close + 2]);
+            rest = after;
+        }
     }
+    out.push_str(rest);
+    let stripped = out.trim();
+    // A label with almost nothing after it was the sentence's subject, not a label.
+    if stripped.split_whitespace().count() >= 3 || stripped.is_empty() {
+        stripped.to_owned()
+    } else {
+        line.to_owned()
+    }
+}
+
+/// A bullet that is only a label (`**Inputs:**`, `Returns:`), whose content, if any, followed on
+/// other lines.
+fn is_bare_label(text: &str) -> bool {
+    let bare = text.trim().trim_matches('*').trim();
+    bare.is_empty() || (bare.ends_with(':') && bare.split_whitespace().count() <= 4)
 }
 
 /// A Markdown heading of one capitalised word, as rustdoc's `# Errors`, `# Panics`, `# Examples`.
@@ -200,13 +230,14 @@ fn shape_hover(raw: &str) -> String {
             continue;
         }
         if let Some(bullet) = bullet_text(trimmed) {
-            if !bullet.is_empty() && bullets.len() <= HOVER_MAX_BULLETS {
+            if !is_bare_label(bullet) && bullets.len() <= HOVER_MAX_BULLETS {
                 bullets.push(bullet.to_owned());
             }
             continue;
         }
         if summary.is_none() && bullets.is_empty() {
-            let trimmed = strip_bold_label(trimmed);
+            let unlabelled = strip_bold_label(trimmed);
+            let trimmed = unlabelled.as_str();
             let lower = trimmed.to_lowercase();
             if FILLER_OPENERS.iter().any(|f| lower.starts_with(f)) && trimmed.ends_with(':') {
                 continue;
@@ -233,16 +264,106 @@ fn shape_hover(raw: &str) -> String {
     if bullets.is_empty() {
         bullets = prose;
     }
+    if let Some(first) = bullets.first_mut() {
+        *first = strip_bold_label(first);
+    }
+    let summary = strip_bold_label(&summary);
+    // The word limit drops whole bullets, never half of one: a hover does not end mid-sentence.
     let mut words_left = HOVER_MAX_WORDS;
-    let mut out = cut_to_words(&summary, &mut words_left);
+    let mut out = cut_to_sentences(&summary, &mut words_left);
     for bullet in bullets.into_iter().take(HOVER_MAX_BULLETS) {
-        if words_left < 4 {
+        let words = bullet.split_whitespace().count();
+        if words > words_left {
             break;
         }
+        words_left -= words;
         out.push_str("\n- ");
-        out.push_str(&cut_to_words(&bullet, &mut words_left));
+        out.push_str(&bullet.split_whitespace().collect::<Vec<_>>().join(" "));
     }
     out
+}
+
+/// `text` within `words_left` words: whole when it fits, else its complete sentences that fit,
+/// else (one sentence longer than the limit) cut at a word with an ellipsis.
+fn cut_to_sentences(text: &str, words_left: &mut usize) -> String {
+    if text.split_whitespace().count() <= *words_left {
+        return cut_to_words(text, words_left);
+    }
+    let mut kept = String::new();
+    let mut rest = text.trim();
+    while !rest.is_empty() {
+        let sentence = first_sentence(rest);
+        let candidate = format!("{kept} {sentence}");
+        if !ends_a_sentence(sentence) || candidate.split_whitespace().count() > *words_left {
+            break;
+        }
+        kept = candidate;
+        rest = rest[sentence.len()..].trim_start();
+    }
+    if kept.trim().is_empty() {
+        return cut_to_words(text, words_left);
+    }
+    cut_to_words(kept.trim(), words_left)
+}
+
+fn ends_a_sentence(text: &str) -> bool {
+    let text = text.trim_end_matches(['*', '_', '"', '\'', ')']);
+    text.ends_with(['.', '!', '?', '`'])
+}
+
+/// The model's answer as the rest of gloss should see it: a generation the token limit (or the
+/// context window) stopped loses its unfinished last sentence.
+pub fn finished_text(generation: &Generation) -> String {
+    let text = generation.text.trim();
+    match generation.stop_reason {
+        StopReason::MaxTokens | StopReason::ContextFull => drop_unfinished_tail(text),
+        StopReason::EndOfTurn | StopReason::Cancelled => text.to_owned(),
+    }
+}
+
+/// An answer cut off by the token limit, without its unfinished last sentence or bullet: the
+/// complete part reads better than a sentence that stops in the middle. Fenced code left open is
+/// kept (shaping drops or unwraps it).
+pub fn drop_unfinished_tail(text: &str) -> String {
+    let text = text.trim_end();
+    let mut lines: Vec<&str> = text.lines().collect();
+    while let Some(last) = lines.last().copied() {
+        let trimmed = last.trim();
+        if trimmed.is_empty() || trimmed.starts_with("```") || ends_a_sentence(trimmed) {
+            break;
+        }
+        // The complete sentences of an unfinished line stay.
+        let body = bullet_text(trimmed).unwrap_or(trimmed);
+        let complete = complete_sentences(body);
+        if !complete.is_empty() {
+            // `body` and `complete` are slices of `last`.
+            let body_start = body.as_ptr() as usize - last.as_ptr() as usize;
+            let index = lines.len() - 1;
+            lines[index] = &last[..body_start + complete.len()];
+            break;
+        }
+        if lines.len() == 1 {
+            // Nothing complete at all: the fragment is all there is.
+            break;
+        }
+        lines.pop();
+    }
+    lines.join("\n").trim_end().to_owned()
+}
+
+/// The longest prefix of `text` made of whole sentences (ending in `. `-style punctuation outside
+/// backticks); empty when the first sentence is unfinished.
+fn complete_sentences(text: &str) -> &str {
+    let mut end = 0;
+    let mut rest = text;
+    loop {
+        let sentence = first_sentence(rest);
+        if sentence.len() == rest.len() {
+            return &text[..end];
+        }
+        end = sentence.as_ptr() as usize - text.as_ptr() as usize + sentence.len();
+        rest = rest[sentence.len()..].trim_start();
+    }
 }
 
 /// The first sentence of a line: up to the first ". " that is not inside backticks.
@@ -410,6 +531,80 @@ mod tests {
         assert_eq!(
             shape_doc_comment("/// Return it.\n///\n/// # Errors\n/// Bad input."),
             "Return it.\n\n# Errors\nBad input."
+        );
+    }
+
+    #[test]
+    fn a_whole_answer_in_a_fence_is_unwrapped() {
+        let raw = "```rust\nReserves stock for an order.\n- Checks the count.\n- Returns what is left.\n```";
+        assert_eq!(
+            shape_hover(raw),
+            "Reserves stock for an order.\n- Checks the count.\n- Returns what is left."
+        );
+        // A fence of code still goes.
+        assert_eq!(
+            shape_hover("Adds two numbers.\n```rust\nlet x = add(1, 2);\n```"),
+            "Adds two numbers."
+        );
+    }
+
+    #[test]
+    fn bold_labels_go_from_the_summary_and_the_first_bullet() {
+        assert_eq!(
+            shape_hover("- **Purpose**: Reserves stock for an order.\n- **Inputs:** `sku`."),
+            "Reserves stock for an order.\n- **Inputs:** `sku`."
+        );
+        assert_eq!(
+            shape_hover("Summary first.\n- **Function `output`:** Writes the buffer out."),
+            "Summary first.\n- Writes the buffer out."
+        );
+        assert_eq!(
+            shape_hover("This method **Purpose:** reserves stock for an order."),
+            "This method reserves stock for an order."
+        );
+    }
+
+    #[test]
+    fn empty_label_bullets_go() {
+        assert_eq!(
+            shape_hover(
+                "Reserves stock.\n- **Inputs:**\n  - `sku`: the item.\n- Returns:\n- The units left."
+            ),
+            "Reserves stock.\n- `sku`: the item.\n- The units left."
+        );
+    }
+
+    #[test]
+    fn the_word_limit_drops_whole_bullets() {
+        let bullet = format!("{}.", vec!["word"; 30].join(" "));
+        let raw = format!("Reserves stock for an order.\n- {bullet}\n- {bullet}\n- {bullet}");
+        let shaped = shape_hover(&raw);
+        assert_eq!(
+            shaped,
+            format!("Reserves stock for an order.\n- {bullet}\n- {bullet}")
+        );
+        assert!(!shaped.contains('…'));
+        // A summary of several sentences keeps the ones that fit.
+        let long = format!("Reserves stock. {}.", vec!["more"; 100].join(" "));
+        assert_eq!(shape_hover(&long), "Reserves stock.");
+    }
+
+    #[test]
+    fn an_answer_cut_by_the_token_limit_ends_at_its_last_complete_sentence() {
+        assert_eq!(
+            drop_unfinished_tail("Reserves stock.\n- Checks the count.\n- If the `item`"),
+            "Reserves stock.\n- Checks the count."
+        );
+        assert_eq!(
+            drop_unfinished_tail("Reserves stock. Then it checks the count and"),
+            "Reserves stock."
+        );
+        assert_eq!(drop_unfinished_tail("- First. Second is cut"), "- First.");
+        assert_eq!(drop_unfinished_tail("Complete.\n"), "Complete.");
+        // Nothing complete: the fragment stays rather than nothing.
+        assert_eq!(
+            drop_unfinished_tail("Reserves stock for"),
+            "Reserves stock for"
         );
     }
 

@@ -5,7 +5,8 @@ use std::io::Write;
 use anyhow::{Context as _, bail};
 use gloss_explain::service::Generator;
 use gloss_explain::{
-    ExplanationKind, Level, PreparedExplanation, drop_ungrounded, prepare, shape_answer,
+    ExplanationKind, Level, PreparedExplanation, drop_ungrounded, finished_text, prepare,
+    shape_answer,
 };
 use gloss_model::catalog::{Catalog, Progress, resolve_model};
 use gloss_model::chat::render_chatml;
@@ -154,7 +155,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
     };
     generator.shutdown();
     tracing::debug!(raw = %generation.text, "model answer before shaping");
-    let grounded = drop_ungrounded(kind, generation.text.trim(), &prepared.known_names);
+    let grounded = drop_ungrounded(kind, &finished_text(&generation), &prepared.known_names);
     let answer = shape_answer(kind, &grounded.text);
     if args.json {
         let object = json!({
