@@ -13,10 +13,16 @@ use tower_lsp_server::ls_types as lsp;
 
 use crate::convert;
 
-/// Documents bigger than this are kept (so their versions stay in step) but not explained: the
-/// context of one function in a 5 MB generated file is not worth a parse on every keystroke's
-/// snapshot, and no hover over it should take the model minutes.
-pub const MAX_EXPLAINED_BYTES: usize = 2 * 1024 * 1024;
+/// Documents bigger than this are kept (so their versions stay in step) but not explained; a hover
+/// there says so. Generated files of tens of megabytes are real (parsers, bindings, data tables)
+/// and tree-sitter parses them incrementally, so the bound is about memory: one copy of such a
+/// document, its tree and line table.
+pub const MAX_EXPLAINED_BYTES: usize = 32 * 1024 * 1024;
+
+/// Other open documents up to this size lend context (definitions the explained code calls). A
+/// generated file of megabytes is explained when hovered, but indexing it for every hover
+/// elsewhere would cost tens of megabytes of memory for callees nobody looks up there.
+pub const MAX_CONTEXT_DOCUMENT_BYTES: usize = 2 * 1024 * 1024;
 
 #[derive(Clone)]
 pub struct OpenDocument {
@@ -103,7 +109,7 @@ impl DocumentStore {
         self.documents
             .iter()
             .filter(|entry| entry.key() != uri && entry.document.language() == language)
-            .filter(|entry| entry.document.text().len() <= MAX_EXPLAINED_BYTES)
+            .filter(|entry| entry.document.text().len() <= MAX_CONTEXT_DOCUMENT_BYTES)
             .take(limit)
             .map(|entry| entry.value().clone())
             .collect()

@@ -2,6 +2,7 @@
 //! explanation document.
 
 use gloss_explain::cache::CachedExplanation;
+use gloss_explain::service::CancelReason;
 use gloss_explain::{ExplanationKind, shape_answer};
 
 /// A hover longer than this is cut: the prompt asks for 80 words, and a runaway answer must not
@@ -36,11 +37,55 @@ pub fn footer(model_id: &str, cached: bool) -> String {
 
 /// What a hover shows when its time budget ran out: the explanation goes on into the cache.
 pub fn explaining(name: Option<&str>, kind_title: &str) -> String {
-    let subject = match name {
+    let subject = subject(name, kind_title);
+    format!("*Explaining {subject}…* Hover again in a moment.\n\n---\n*gloss*")
+}
+
+fn subject(name: Option<&str>, kind_title: &str) -> String {
+    match name {
         Some(name) => format!("`{name}`"),
         None => format!("this {}", kind_title.to_lowercase()),
+    }
+}
+
+/// What a hover shows when its generation stopped before an answer.
+pub fn interrupted(name: Option<&str>, kind_title: &str, reason: CancelReason) -> String {
+    let subject = subject(name, kind_title);
+    let why = match reason {
+        CancelReason::Superseded => format!(
+            "*gloss stopped explaining {subject}:* a hover elsewhere took the model. Hover here \
+             again to explain it."
+        ),
+        CancelReason::Edited => format!(
+            "*The code of {subject} changed while gloss explained it.* Hover again for the new \
+             version."
+        ),
+        CancelReason::Abandoned | CancelReason::Stopped => format!(
+            "*gloss stopped explaining {subject}:* the model was replaced or is stopping. Hover \
+             again to explain it."
+        ),
     };
-    format!("*Explaining {subject}…* Hover again in a moment.\n\n---\n*gloss*")
+    format!("{why}\n\n---\n*gloss*")
+}
+
+/// What a hover shows when the grounding check dropped every claim of the answer.
+pub fn nothing_grounded(name: Option<&str>, kind_title: &str) -> String {
+    let subject = subject(name, kind_title);
+    format!(
+        "*gloss has no explanation of {subject}:* the model's answer named things that are not in \
+         this code, so it was dropped. Choose **Regenerate** among the code actions to ask again.\n\n---\n*gloss*"
+    )
+}
+
+/// What a hover shows in a document too large to explain.
+pub fn too_large(bytes: usize, limit: usize) -> String {
+    const MIB: f64 = 1024.0 * 1024.0;
+    format!(
+        "**gloss does not explain this file:** it has {:.1} MiB, more than the {:.0} MiB gloss \
+         explains.\n\n---\n*gloss*",
+        bytes as f64 / MIB,
+        limit as f64 / MIB
+    )
 }
 
 /// What a hover shows when there is no model.

@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use dashmap::DashMap;
+
+use crate::memory::Trimmer;
 use gloss_explain::Backend;
 use gloss_explain::cache::{CacheLimits, ExplanationCache};
 use gloss_explain::remote::RemoteConfig;
@@ -84,6 +86,8 @@ pub struct Session {
     pub progress_cancels: Arc<DashMap<String, Arc<Notify>>>,
     /// The last byte offset asked about in each document: prefetch starts nearest to it.
     pub cursors: DashMap<lsp::Uri, usize>,
+    /// Hands memory back after large documents change.
+    pub trimmer: Trimmer,
 }
 
 impl Session {
@@ -107,6 +111,7 @@ impl Session {
             stopped: AtomicBool::new(false),
             progress_cancels: Arc::new(DashMap::new()),
             cursors: DashMap::new(),
+            trimmer: Trimmer::default(),
         })
     }
 

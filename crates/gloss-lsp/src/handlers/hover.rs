@@ -3,10 +3,12 @@
 //! Cache first. On a miss the hover waits for the model up to `hoverTimeoutMs`; when the budget
 //! runs out it answers "Explaining `name`…" and lets the generation finish into the cache, so the
 //! next hover is instant. If the client cancels the hover, the handler's future is dropped, its
-//! ticket with it, and the generation stops unless someone else needs it.
+//! ticket with it, and the generation stops unless someone else needs it. A hover on a region is
+//! never answered `null`: when no explanation comes (another hover took the model, the code
+//! changed, the grounding check emptied the answer), the hover says so.
 
 use gloss_explain::ExplanationKind;
-use gloss_explain::service::ExplainError;
+use gloss_explain::service::{CancelReason, ExplainError};
 use gloss_model::Priority;
 use gloss_syntax::{PickOptions, pick_at};
 use tokio::time::Instant;
@@ -14,6 +16,7 @@ use tower_lsp_server::ls_types as lsp;
 
 use crate::config::LogLevel;
 use crate::convert;
+use crate::documents::MAX_EXPLAINED_BYTES;
 use crate::explain::{self, Asked};
 use crate::render;
 use crate::session::Snapshot;
@@ -49,8 +52,15 @@ pub async fn hover(
             .await;
         return Ok(None);
     };
-    if super::too_large_to_explain(session, &uri, open.document.text().len()).await {
-        return Ok(None);
+    let bytes = open.document.text().len();
+    if super::too_large_to_explain(session, &uri, bytes).await {
+        return Ok(Some(lsp::Hover {
+            contents: lsp::HoverContents::Markup(lsp::MarkupContent {
+                kind: lsp::MarkupKind::Markdown,
+                value: render::too_large(bytes, MAX_EXPLAINED_BYTES),
+            }),
+            range: None,
+        }));
     }
     session.cursors.insert(uri.clone(), offset);
     let Some(region) = pick_at(&open.document, offset, &PickOptions::default()) else {
@@ -85,19 +95,37 @@ pub async fn hover(
         false,
     )
     .await?;
-    let mut ticket = match explain::ask(&snapshot, &prepared) {
-        Asked::Cached(found) => return Ok(markdown(render::hover(&found, true))),
-        Asked::Unavailable(hint) => return Ok(markdown(render::unavailable(&hint))),
-        Asked::Pending(ticket) => ticket,
-    };
-    match tokio::time::timeout_at(deadline, ticket.wait()).await {
-        Ok(Ok(found)) => Ok(markdown(render::hover(&found, false))),
-        Ok(Err(ExplainError::Model(hint))) => Ok(markdown(render::unavailable(&hint))),
-        // Superseded by a hover elsewhere, or the code changed under it: nothing to show.
-        Ok(Err(ExplainError::Cancelled(_) | ExplainError::Empty)) => Ok(None),
-        Err(_) => {
-            ticket.detach();
-            Ok(still_explaining())
-        }
+    // A live hover on a region always gets an answer for it: the explanation, "Explaining…", or
+    // why there is none. `null` would tell the editor there is nothing here.
+    let mut asked_again = false;
+    loop {
+        let mut ticket = match explain::ask(&snapshot, &prepared) {
+            Asked::Cached(found) => return Ok(markdown(render::hover(&found, true))),
+            Asked::Unavailable(hint) => return Ok(markdown(render::unavailable(&hint))),
+            Asked::Pending(ticket) => ticket,
+        };
+        let outcome = match tokio::time::timeout_at(deadline, ticket.wait()).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                ticket.detach();
+                return Ok(still_explaining());
+            }
+        };
+        let why = match outcome {
+            Ok(found) => return Ok(markdown(render::hover(&found, false))),
+            Err(ExplainError::Model(hint)) => return Ok(markdown(render::unavailable(&hint))),
+            Err(ExplainError::Empty) => render::nothing_grounded(name.as_deref(), &kind_title),
+            Err(ExplainError::Cancelled(reason)) => {
+                // The model was replaced or a claim lapsed: a new generation can still answer.
+                let worth_asking_again =
+                    matches!(reason, CancelReason::Stopped | CancelReason::Abandoned);
+                if worth_asking_again && !asked_again {
+                    asked_again = true;
+                    continue;
+                }
+                render::interrupted(name.as_deref(), &kind_title, reason)
+            }
+        };
+        return Ok(markdown(why));
     }
 }

@@ -10,6 +10,7 @@ use gloss_syntax::Language;
 use tower_lsp_server::ls_types as lsp;
 
 use crate::config::Prefetch;
+use crate::memory::LARGE_DOCUMENT_BYTES;
 use crate::prefetch;
 use crate::session::{Session, Snapshot};
 
@@ -32,9 +33,13 @@ pub fn did_open(
         )]);
     };
     let uri = item.uri.clone();
+    let large = item.text.len() >= LARGE_DOCUMENT_BYTES;
     session
         .documents
         .open(item.uri, language, item.text, item.version);
+    if large {
+        session.trimmer.after_large_change();
+    }
     if session.settings().prefetch == Prefetch::Open {
         prefetch::schedule(session.snapshot(), uri);
     }
@@ -64,6 +69,13 @@ pub fn did_change(
             .service
             .document_edited(uri.as_str(), edit.replaced, edit.inserted);
     }
+    if session
+        .documents
+        .get(&uri)
+        .is_some_and(|open| open.document.text().len() >= LARGE_DOCUMENT_BYTES)
+    {
+        session.trimmer.after_large_change();
+    }
     Ok(Vec::new())
 }
 
@@ -72,6 +84,13 @@ pub fn did_close(
     params: lsp::DidCloseTextDocumentParams,
 ) -> anyhow::Result<Vec<String>> {
     let uri = params.text_document.uri;
+    if session
+        .documents
+        .get(&uri)
+        .is_some_and(|open| open.document.text().len() >= LARGE_DOCUMENT_BYTES)
+    {
+        session.trimmer.after_large_change();
+    }
     session.documents.close(&uri);
     session.cursors.remove(&uri);
     session.service.document_closed(uri.as_str());
