@@ -308,7 +308,7 @@ fn cut_to_sentences(text: &str, words_left: &mut usize) -> String {
 
 fn ends_a_sentence(text: &str) -> bool {
     let text = text.trim_end_matches(['*', '_', '"', '\'', ')']);
-    text.ends_with(['.', '!', '?', '`'])
+    text.ends_with(['.', '!', '?'])
 }
 
 /// The model's answer as the rest of gloss should see it: a generation the token limit (or the
@@ -561,6 +561,23 @@ mod tests {
         assert_eq!(
             shape_hover("This method **Purpose:** reserves stock for an order."),
             "This method reserves stock for an order."
+        );
+    }
+
+    /// Answers the default model gave on the dev set (ja039, c_041), as the reader sees them.
+    #[test]
+    fn real_answers_read_as_prose() {
+        let ja039 = "- **Purpose**: This method finds the longest common prefix of two strings.\n- **Inputs**: Two `CharSequence` objects, `a` and `b`.\n- **Result**: A new `String` containing the common prefix.\n- **Notable Behaviour**: \n  - It uses `Math.min(a.length(), b.length())` to determine the maximum prefix length.";
+        let shaped = shape_hover(ja039);
+        assert!(
+            shaped.starts_with("This method finds the longest common prefix of two strings.\n- Two `CharSequence` objects"),
+            "{shaped}"
+        );
+        assert!(!shaped.contains("Notable Behaviour"), "{shaped}");
+        let c_041 = "```c\n- Compares two strings, ignoring case\n- Returns 0 if the strings are equal\n- Returns 1 if the first string is less than the second\n```";
+        assert_eq!(
+            shape_hover(c_041),
+            "Compares two strings, ignoring case\n- Returns 0 if the strings are equal\n- Returns 1 if the first string is less than the second"
         );
     }
 
