@@ -6,7 +6,8 @@
 #
 # env: GLOSS_EDITOR_CACHE  where editors are installed (default $GLOSS_CACHE_DIR/editors, else
 #                          ~/.cache/gloss/editors, as for Neovim and code-server)
-#      HELIX_SOURCE        the source tarball (default ../shared/helix/helix-25.07.1.tar.gz from the clone)
+#      HELIX_SOURCE        the source tarball (default ../shared/helix/helix-25.07.1.tar.gz from the clone,
+#                          else the workplace's /work/shared/helix, for a clone made elsewhere)
 # The build takes about 15 minutes on 2 cores; its log is $GLOSS_EDITOR_CACHE/helix-25.07.1-build.log.
 # The runtime folder is next to the binary's crate: $GLOSS_EDITOR_CACHE/helix-25.07.1/runtime.
 set -euo pipefail
@@ -17,7 +18,13 @@ VERSION=25.07.1
 CACHE=${GLOSS_EDITOR_CACHE:-${GLOSS_CACHE_DIR:-$HOME/.cache/gloss}/editors}
 DIR=$CACHE/helix-$VERSION
 HX=$DIR/target/release/hx
-SOURCE=${HELIX_SOURCE:-$ROOT/../shared/helix/helix-$VERSION.tar.gz}
+SOURCE=${HELIX_SOURCE:-}
+if [ -z "$SOURCE" ]; then
+  for candidate in "$ROOT/../shared/helix" /work/shared/helix; do
+    SOURCE=$candidate/helix-$VERSION.tar.gz
+    [ -f "$SOURCE" ] && break
+  done
+fi
 LOG=$CACHE/helix-$VERSION-build.log
 
 if [ -x "$HX" ] && "$HX" --version >/dev/null 2>&1; then
