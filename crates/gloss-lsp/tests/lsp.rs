@@ -1089,3 +1089,21 @@ async fn huge_documents_are_explained_and_larger_ones_say_why() {
         "{hover}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_character_range_is_a_cursor_not_a_selection() {
+    let cache = tempfile::tempdir().unwrap();
+    let client = TestClient::start(no_model(cache.path())).await;
+    let uri = file_uri(cache.path(), "shapes.py");
+    client.open_document(&uri, "python", PYTHON).await;
+    let cursor = titles(&client.code_action(&uri, range((9, 4), (9, 5))).await);
+    assert!(
+        !cursor.iter().any(|title| title.contains("selection")),
+        "{cursor:?}"
+    );
+    let selection = titles(&client.code_action(&uri, range((9, 4), (11, 0))).await);
+    assert!(
+        selection.iter().any(|title| title.contains("selection")),
+        "{selection:?}"
+    );
+}

@@ -61,7 +61,10 @@ pub async fn code_action(
     if let Some(region) = &picked {
         push(Command::Explain, region.name.as_deref());
     }
-    if !bytes.is_empty() && pick_selection(&open.document, bytes.clone()).is_some() {
+    // Helix's cursor is itself a one-character selection, sent with every request: only more than
+    // one character is something the user selected.
+    let selected = open.document.text()[bytes.clone()].chars().nth(1).is_some();
+    if selected && pick_selection(&open.document, bytes.clone()).is_some() {
         push(Command::ExplainSelection, None);
     }
     if let Some(region) = &picked
