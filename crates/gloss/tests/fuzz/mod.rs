@@ -176,6 +176,8 @@ struct DocumentCopy(Option<(String, Lang)>);
 struct HoverCheck {
     expected: (Position, Position),
     what: String,
+    /// The region's last line as the client has it, for the report of a wrong range.
+    last_line: String,
 }
 
 struct Pending {
@@ -497,8 +499,8 @@ impl Session {
             if range != Some(check.expected) {
                 self.verdict.wrong_ranges += 1;
                 self.verdict.fail(format!(
-                    "hover {id} on {}: range {range:?}, expected {:?}",
-                    check.what, check.expected
+                    "hover {id} on {}: range {range:?}, expected {:?}; the region's last line: {:?}",
+                    check.what, check.expected, check.last_line
                 ));
             }
             return;
@@ -903,6 +905,13 @@ impl Session {
                     &document.text[target.name.clone()],
                     uri.rsplit('/').next().unwrap_or_default()
                 ),
+                last_line: {
+                    let end = target.region.end;
+                    let before = &document.text[..end];
+                    let start = before.rfind(['\n', '\r']).map_or(0, |at| at + 1);
+                    let after = document.text[end..].chars().take(3).collect::<String>();
+                    format!("{}⟨end⟩{after}", &document.text[start..end])
+                },
             });
             let params =
                 json!({ "textDocument": { "uri": uri }, "position": lsp_position(position) });

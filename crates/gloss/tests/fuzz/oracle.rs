@@ -116,10 +116,13 @@ pub fn offset_of(text: &str, position: Position, encoding: Encoding) -> usize {
     end
 }
 
-/// The position of byte `offset` (on a character boundary, outside any line break).
+/// The position of byte `offset` (on a character boundary). An offset inside a line break (a
+/// node that ends between the `\r` and `\n` of a CRLF, as tree-sitter's Python grammar makes
+/// some) is at the end of its line: a position cannot point between the two.
 pub fn position_of(text: &str, offset: usize, encoding: Encoding) -> Position {
     let starts = line_starts(text);
     let line = starts.partition_point(|start| *start <= offset) - 1;
+    let offset = offset.min(content_end(text, &starts, line));
     let units = text[starts[line]..offset]
         .chars()
         .map(|c| encoding.units(c))
@@ -289,5 +292,7 @@ mod tests {
         assert_eq!(position_of(text, 5, Encoding::Utf8), (0, 5));
         assert_eq!(position_of(text, 5, Encoding::Utf32), (0, 2));
         assert_eq!(position_of(text, 9, Encoding::Utf16), (1, 1));
+        // Between the `\r` and `\n` of the first line's CRLF: the end of that line.
+        assert_eq!(position_of(text, 7, Encoding::Utf16), (0, 4));
     }
 }
