@@ -63,10 +63,13 @@ fn assert_passed(verdict: &Verdict) {
 
 #[test]
 fn short_seeds_in_every_encoding() {
+    // Seed 2 in UTF-32 is kept for a Python node that ends between a CRLF's `\r` and `\n`, which
+    // the client's own position arithmetic once got wrong (hover 149).
     for (seed, encoding) in [
         (1, Encoding::Utf16),
         (2, Encoding::Utf8),
         (3, Encoding::Utf32),
+        (2, Encoding::Utf32),
     ] {
         assert_passed(&run(seed, 600, encoding, 0));
     }
