@@ -514,10 +514,29 @@ impl Session {
             self.verdict.hover_checks += 1;
             let start = offset_of(&document.text, start, self.encoding);
             let end = offset_of(&document.text, end, self.encoding);
-            if !(document.is_node_boundary(start, true) && document.is_node_boundary(end, false)) {
+            // A node may end between a CRLF's `\r` and `\n`; positions call that the line's end.
+            let mut boundary = |at: usize, start: bool| {
+                document.is_node_boundary(at, start)
+                    || (document.text[at..].starts_with("\r\n")
+                        && document.is_node_boundary(at + 1, start))
+            };
+            let (starts, ends) = (boundary(start, true), boundary(end, false));
+            if !(starts && ends) {
                 self.verdict.wrong_ranges += 1;
+                let around = |at: usize| {
+                    let text = &document.text;
+                    let from = (0..=at.saturating_sub(12))
+                        .rev()
+                        .find(|i| text.is_char_boundary(*i));
+                    let to = (at + 12..=text.len()).find(|i| text.is_char_boundary(*i));
+                    let (from, to) = (from.unwrap_or(0), to.unwrap_or(text.len()));
+                    format!("{:?}⟨here⟩{:?}", &text[from..at], &text[at..to])
+                };
                 self.verdict.fail(format!(
-                    "hover {id}: range bytes {start}..{end} are not syntax node boundaries"
+                    "hover {id}: range bytes {start}..{end} are not syntax node boundaries: \
+                     start {}, end {}",
+                    around(start),
+                    around(end)
                 ));
             }
         }
