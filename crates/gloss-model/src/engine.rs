@@ -12,6 +12,10 @@ use candle_transformers::models::{quantized_llama, quantized_qwen2};
 use crate::error::ModelError;
 use crate::tokenizer::Tokenizer;
 
+/// Cache positions kept between requests: room for the instructions every prompt starts with
+/// (a few hundred tokens), so that the next request's prefill starts after them.
+pub const KEPT_WHEN_IDLE: usize = 1024;
+
 /// The architectures gloss has a forward pass for, as GGUF names them in `general.architecture`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Architecture {
@@ -282,6 +286,18 @@ impl LoadedModel {
             .map_err(ModelError::Inference)?;
         self.cached.extend_from_slice(tokens);
         Ok(logits)
+    }
+
+    /// Between requests: keeps the cache's first positions, which hold the instructions that
+    /// every prompt starts with, and gives the memory of the rest back to the OS. A long prompt
+    /// (a function of a thousand lines) touches tens of kilobytes per position, which would
+    /// otherwise stay resident until the process ends, while the next prompt can reuse only the
+    /// shared instructions anyway.
+    pub fn release_idle_memory(&mut self) {
+        if let Weights::Fast(model) = &mut self.weights {
+            self.cached.truncate(KEPT_WHEN_IDLE);
+            model.release_cache_from(KEPT_WHEN_IDLE);
+        }
     }
 
     /// Forgets cached positions from `len` on: drafted tokens that verification rejected.

@@ -252,6 +252,10 @@ fn run_model_thread(
             break;
         }
         let Some(queued) = queue.pop() else {
+            // Nothing waits: the moment to give back what the last long prompt touched.
+            if let Some(model) = model.as_mut() {
+                model.release_idle_memory();
+            }
             match commands.recv() {
                 Ok(Command::Run(queued)) => queue.push(*queued),
                 Ok(Command::Shutdown) | Err(_) => break,

@@ -284,7 +284,8 @@ impl FastModel {
                 cfg.n_kv_heads,
                 cfg.head_dim,
                 cfg.context_length,
-            ),
+            )
+            .map_err(|e| Unsupported(format!("no memory for the KV cache: {e}")))?,
             norm: t.vector("output_norm.weight")?,
             cfg,
             embed,
@@ -294,6 +295,11 @@ impl FastModel {
             isa: Isa::detect(),
             scratch: Scratch::default(),
         })
+    }
+
+    /// Gives back the KV cache's memory for positions `kept..`.
+    pub fn release_cache_from(&mut self, kept: usize) {
+        self.kv.release_from(kept);
     }
 
     pub fn config(&self) -> &Config {
