@@ -31,6 +31,17 @@ pub struct OpenDocument {
     pub version: i32,
 }
 
+impl Drop for OpenDocument {
+    /// The last holder of a version of a large document frees its text and tree (hundreds of
+    /// megabytes for a file of a few): a request that held it across an edit lets go of it
+    /// after the edit's own trim, which must not be the last.
+    fn drop(&mut self) {
+        if self.document.text().len() >= crate::memory::LARGE_DOCUMENT_BYTES {
+            crate::memory::trim_soon();
+        }
+    }
+}
+
 /// One applied edit, in bytes of the text before it: the explanation service cancels the
 /// generations it touches.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,7 +87,7 @@ impl DocumentStore {
                 Some(range) => convert::clamped_bytes(&open.document, range, encoding),
                 None => 0..open.document.text().len(),
             };
-            open.document.apply_change(
+            open.document.edit(
                 change.range.map(convert::syntax_range),
                 &change.text,
                 encoding,
@@ -86,6 +97,8 @@ impl DocumentStore {
                 inserted: change.text.len(),
             });
         }
+        // One parse for all of them: in a large Python file each costs a parse of the whole file.
+        open.document.reparse();
         open.version = version;
         open.document.set_version(version);
         Ok(edits)

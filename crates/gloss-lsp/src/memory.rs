@@ -6,34 +6,36 @@
 //! that edits a 5 MB file a few times held hundreds of megabytes it no longer used. After such an
 //! operation, once things are quiet for a moment, the freed pages are handed back to the system.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// Documents from this size on are worth a trim after they change.
-pub const LARGE_DOCUMENT_BYTES: usize = 1 << 20;
+pub use gloss_syntax::LARGE_DOCUMENT_BYTES;
+
 /// A burst of edits to a large file ends in one trim, not one per keystroke.
 const SETTLE: Duration = Duration::from_millis(250);
 
-#[derive(Default)]
-pub struct Trimmer {
-    scheduled: Arc<AtomicBool>,
-}
+/// Whether a trim is due already.
+static SCHEDULED: AtomicBool = AtomicBool::new(false);
 
-impl Trimmer {
-    /// Schedules one trim shortly, unless one is scheduled already. Needs a tokio runtime.
-    pub fn after_large_change(&self) {
-        if self.scheduled.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let scheduled = self.scheduled.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(SETTLE).await;
-            scheduled.store(false, Ordering::Release);
-            // A trim walks the arenas (milliseconds on a large heap): off the async workers.
-            let _ = tokio::task::spawn_blocking(release_free_memory).await;
-        });
+/// Schedules one trim shortly, unless one is due already: after a large document changed, or
+/// when the last request holding an earlier version of one let it go (its tree is freed then,
+/// perhaps long after the edit's own trim ran).
+pub fn trim_soon() {
+    if SCHEDULED.swap(true, Ordering::AcqRel) {
+        return;
     }
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        // Off the runtime (a test, a plain thread): the trim takes milliseconds, do it now.
+        SCHEDULED.store(false, Ordering::Release);
+        release_free_memory();
+        return;
+    };
+    runtime.spawn(async {
+        tokio::time::sleep(SETTLE).await;
+        SCHEDULED.store(false, Ordering::Release);
+        // A trim walks the arenas (milliseconds on a large heap): off the async workers.
+        let _ = tokio::task::spawn_blocking(release_free_memory).await;
+    });
 }
 
 /// Returns the allocator's free pages to the operating system.

@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use dashmap::DashMap;
 
-use crate::memory::Trimmer;
 use gloss_explain::Backend;
 use gloss_explain::cache::{CacheLimits, ExplanationCache};
 use gloss_explain::remote::RemoteConfig;
@@ -86,8 +85,6 @@ pub struct Session {
     pub progress_cancels: Arc<DashMap<String, Arc<Notify>>>,
     /// The last byte offset asked about in each document: prefetch starts nearest to it.
     pub cursors: DashMap<lsp::Uri, usize>,
-    /// Hands memory back after large documents change.
-    pub trimmer: Trimmer,
 }
 
 impl Session {
@@ -111,7 +108,6 @@ impl Session {
             stopped: AtomicBool::new(false),
             progress_cancels: Arc::new(DashMap::new()),
             cursors: DashMap::new(),
-            trimmer: Trimmer::default(),
         })
     }
 

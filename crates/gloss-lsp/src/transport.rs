@@ -23,6 +23,9 @@ const MAX_HEADER_BYTES: usize = 8 * 1024;
 /// Bounds the memory one frame may take. Far above any real message (a 5 MB file opened whole).
 const MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
 
+/// Room the frame buffer keeps between frames: a few of the usual small messages.
+const KEPT_BUFFER_BYTES: usize = 256 * 1024;
+
 /// One step of reading frames from a byte stream.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Frame {
@@ -71,6 +74,10 @@ impl FrameReader {
             return None;
         }
         let whole: Vec<u8> = self.buffer.drain(..body_start + length).collect();
+        // A multi-megabyte frame (a large file opened) must not keep its room for good.
+        if self.buffer.capacity() > KEPT_BUFFER_BYTES && self.buffer.len() <= KEPT_BUFFER_BYTES {
+            self.buffer.shrink_to(KEPT_BUFFER_BYTES);
+        }
         Some(Frame::Message { whole, body_start })
     }
 }
@@ -242,6 +249,23 @@ mod tests {
         reader.push(&bytes[bytes.len() - 1..]);
         let Some(Frame::Message { whole, body_start }) = reader.next_frame() else {
             panic!("no second frame")
+        };
+        assert_eq!(&whole[body_start..], b"{}");
+    }
+
+    #[test]
+    fn a_large_frame_does_not_keep_its_room() {
+        let mut reader = FrameReader::default();
+        let large = format!("{{\"text\":\"{}\"}}", "x".repeat(4 << 20));
+        reader.push(&[frame(&large), frame("{}")].concat());
+        assert!(matches!(reader.next_frame(), Some(Frame::Message { .. })));
+        assert!(
+            reader.buffer.capacity() <= KEPT_BUFFER_BYTES,
+            "{} bytes kept",
+            reader.buffer.capacity()
+        );
+        let Some(Frame::Message { whole, body_start }) = reader.next_frame() else {
+            panic!("the frame after it was lost")
         };
         assert_eq!(&whole[body_start..], b"{}");
     }

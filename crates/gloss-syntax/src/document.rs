@@ -23,6 +23,8 @@ pub struct Document {
     text: Arc<String>,
     lines: Arc<LineIndex>,
     tree: Option<Tree>,
+    /// Edits since the tree was parsed, which [`Document::reparse`] has yet to parse.
+    needs_parse: bool,
     /// Built on first use by context gathering, then kept in step with edits.
     outline: OutlineCache,
 }
@@ -43,26 +45,76 @@ thread_local! {
     static PARSERS: RefCell<Vec<(Language, Parser)>> = const { RefCell::new(Vec::new()) };
 }
 
-fn parse(language: Language, text: &str, old_tree: Option<&Tree>) -> Option<Tree> {
-    let parse_with = |parser: &mut Parser| parser.parse(text, old_tree);
+/// Documents from this size on re-parse within [`REPARSE_BUDGET_BYTES`] (see
+/// [`tree_memory`](crate::tree_memory) for why).
+pub const LARGE_DOCUMENT_BYTES: usize = 1 << 20;
+
+/// What an incremental re-parse of a large document may allocate before it is abandoned for a
+/// parse from scratch. In a 1 MiB file of small functions an edit anywhere costs a Rust re-parse
+/// 0.8 MB, but tree-sitter's Python grammar rebuilds every node after the edit: 46 MB for an
+/// edit at the top, as much as a parse from scratch (and as slow), 2.6 MB for one in the last
+/// function. An edit that changes how the rest of a file parses costs the same in any language.
+pub const REPARSE_BUDGET_BYTES: usize = 8 << 20;
+
+fn with_parser(language: Language, run: impl FnOnce(&mut Parser) -> Option<Tree>) -> Option<Tree> {
+    crate::tree_memory::install();
+    let new_parser = || {
+        let mut parser = Parser::new();
+        parser.set_language(&language.tree_sitter_language()).ok()?;
+        Some(parser)
+    };
     PARSERS.with(|cell| match cell.try_borrow_mut() {
         Ok(mut parsers) => {
             if let Some((_, parser)) = parsers.iter_mut().find(|(known, _)| *known == language) {
-                return parse_with(parser);
+                return run(parser);
             }
-            let mut parser = Parser::new();
-            parser.set_language(&language.tree_sitter_language()).ok()?;
-            let tree = parse_with(&mut parser);
+            let mut parser = new_parser()?;
+            let tree = run(&mut parser);
             parsers.push((language, parser));
             tree
         }
-        Err(_) => {
-            let mut parser = Parser::new();
-            parser.set_language(&language.tree_sitter_language()).ok()?;
-            parse_with(&mut parser)
-        }
+        Err(_) => run(&mut new_parser()?),
     })
 }
+
+fn parse(language: Language, text: &str, old_tree: Option<&Tree>) -> Option<Tree> {
+    with_parser(language, |parser| parser.parse(text, old_tree))
+}
+
+/// Re-parses `text` incrementally unless that would allocate more than `budget` bytes; `Err`
+/// when it would, with the parser reset for the next parse.
+fn reparse_within(
+    language: Language,
+    text: &str,
+    old_tree: &Tree,
+    budget: usize,
+) -> Result<Option<Tree>, OverBudget> {
+    let mut over_budget = false;
+    let tree = with_parser(language, |parser| {
+        let start = crate::tree_memory::allocated_on_this_thread();
+        let mut check = |_: &tree_sitter::ParseState| {
+            over_budget = crate::tree_memory::allocated_on_this_thread() - start > budget;
+            over_budget
+        };
+        let bytes = text.as_bytes();
+        let tree = parser.parse_with_options(
+            &mut |offset, _| bytes.get(offset..).unwrap_or_default(),
+            Some(old_tree),
+            Some(tree_sitter::ParseOptions::new().progress_callback(&mut check)),
+        );
+        if tree.is_none() {
+            // A cancelled parse is resumed by the next call unless the parser forgets it.
+            parser.reset();
+        }
+        tree
+    });
+    if over_budget && tree.is_none() {
+        return Err(OverBudget);
+    }
+    Ok(tree)
+}
+
+struct OverBudget;
 
 /// Moves `offset` into `text` and back onto a character boundary.
 pub(crate) fn clamp_offset(text: &str, offset: usize) -> usize {
@@ -83,6 +135,7 @@ impl Document {
             text: Arc::new(text),
             lines: Arc::new(lines),
             tree,
+            needs_parse: false,
             outline: OutlineCache::default(),
         }
     }
@@ -169,11 +222,19 @@ impl Document {
         new_text: &str,
         encoding: PositionEncoding,
     ) {
+        self.edit(range, new_text, encoding);
+        self.reparse();
+    }
+
+    /// Like [`Document::apply_change`] without the re-parse: the several changes of one
+    /// `didChange` cost one re-parse, by a call to [`Document::reparse`] after the last. Until
+    /// then the tree describes no text (it is the old tree with the edits marked).
+    pub fn edit(&mut self, range: Option<Range>, new_text: &str, encoding: PositionEncoding) {
         match range {
             None => self.replace_all(new_text),
             Some(range) => {
                 let bytes = self.byte_range(range, encoding);
-                self.replace_bytes(bytes, new_text);
+                self.edit_bytes(bytes, new_text);
             }
         }
     }
@@ -181,6 +242,11 @@ impl Document {
     /// Replaces a byte range (clamped and snapped to character boundaries) and reparses
     /// incrementally.
     pub fn replace_bytes(&mut self, range: std::ops::Range<usize>, new_text: &str) {
+        self.edit_bytes(range, new_text);
+        self.reparse();
+    }
+
+    fn edit_bytes(&mut self, range: std::ops::Range<usize>, new_text: &str) {
         let start = clamp_offset(&self.text, range.start.min(range.end));
         let end = clamp_offset(&self.text, range.start.max(range.end));
         if start == end && new_text.is_empty() {
@@ -202,25 +268,53 @@ impl Document {
             old_end_position,
             new_end_position: self.lines.ts_point(&self.text, new_end),
         };
-        let Some(mut old_tree) = self.tree.take() else {
-            self.tree = parse(self.language, &self.text, None);
-            self.outline.clear();
-            return;
-        };
-        old_tree.edit(&edit);
-        self.tree = parse(self.language, &self.text, Some(&old_tree));
-        if self.tree.is_some() {
-            self.outline.note_edit(&edit);
-        } else {
-            self.outline.clear();
+        self.needs_parse = true;
+        match &mut self.tree {
+            Some(tree) => {
+                tree.edit(&edit);
+                self.outline.note_edit(&edit);
+            }
+            None => self.outline.clear(),
         }
     }
 
     fn replace_all(&mut self, new_text: &str) {
         self.text = Arc::new(new_text.to_string());
         self.lines = Arc::new(LineIndex::new(new_text));
-        self.tree = parse(self.language, new_text, None);
+        // Let the new tree take the old one's memory where no snapshot holds it still (the
+        // outline holds a tree too).
+        self.tree = None;
         self.outline.clear();
+        self.needs_parse = true;
+    }
+
+    /// Brings the tree up to date with the edits since the last parse (see [`Document::edit`]).
+    pub fn reparse(&mut self) {
+        if !std::mem::take(&mut self.needs_parse) {
+            return;
+        }
+        self.tree = match self.tree.take() {
+            None => parse(self.language, &self.text, None),
+            Some(old_tree) if self.text.len() < LARGE_DOCUMENT_BYTES => {
+                parse(self.language, &self.text, Some(&old_tree))
+            }
+            Some(old_tree) => {
+                match reparse_within(self.language, &self.text, &old_tree, REPARSE_BUDGET_BYTES) {
+                    Ok(tree) => tree,
+                    Err(OverBudget) => {
+                        // The new tree is to take the old one's memory, not to be built beside
+                        // it; the outline holds the tree it was built from, so it goes too (the
+                        // next request rebuilds it).
+                        drop(old_tree);
+                        self.outline.clear();
+                        parse(self.language, &self.text, None)
+                    }
+                }
+            }
+        };
+        if self.tree.is_none() {
+            self.outline.clear();
+        }
     }
 
     /// Builds (or brings up to date) the index of definitions and imports that
@@ -256,7 +350,100 @@ mod tests {
         document.apply_change(Some(range), "2 + 3", PositionEncoding::Utf16);
         assert_eq!(document.text(), "def f():\n    return 2 + 3\n");
         let fresh = Document::new(Language::Python, document.text().to_string(), 1);
-        let sexp = |document: &Document| document.tree().map(|tree| tree.root_node().to_sexp());
+        assert_eq!(sexp(&document), sexp(&fresh));
+    }
+
+    /// A Python file of `bytes` or a little more: many small functions, as generated code has.
+    fn large_python(bytes: usize) -> String {
+        let mut text = String::from("import os\n\n");
+        let mut i = 0;
+        while text.len() < bytes {
+            text.push_str(&format!(
+                "def function_{i}(value, other):\n    total = value * {i} + other\n    return os.path.join(str(total), 'x')\n\n"
+            ));
+            i += 1;
+        }
+        text
+    }
+
+    fn sexp(document: &Document) -> Option<String> {
+        document.tree().map(|tree| tree.root_node().to_sexp())
+    }
+
+    #[test]
+    fn a_large_document_is_not_reparsed_beside_its_old_tree() {
+        let before_open = crate::tree_memory::live();
+        let mut document = Document::new(Language::Python, large_python(LARGE_DOCUMENT_BYTES), 1);
+        let tree_bytes = crate::tree_memory::live() - before_open;
+        // An opened triple quote turns the rest of the file into one string (a small tree); closing
+        // it again makes every function parse anew.
+        document.replace_bytes(11..11, "\"\"\"");
+        assert!(document.has_syntax_errors());
+        let before_edit = crate::tree_memory::live();
+        crate::tree_memory::reset_peak();
+        document.replace_bytes(11..14, "");
+        let growth = crate::tree_memory::peak() - before_edit;
+        assert!(
+            growth < tree_bytes / 2,
+            "re-parsing took {growth} bytes beside a tree of {tree_bytes}"
+        );
+        let fresh = Document::new(Language::Python, document.text().to_string(), 1);
+        assert!(!document.has_syntax_errors());
+        assert_eq!(sexp(&document), sexp(&fresh));
+    }
+
+    #[test]
+    fn an_edit_near_the_end_of_a_large_document_reparses_incrementally() {
+        let mut document = Document::new(Language::Python, large_python(LARGE_DOCUMENT_BYTES), 1);
+        let offset = document.text().rfind("total =").expect("a body");
+        let before = crate::tree_memory::allocated_on_this_thread();
+        document.replace_bytes(offset..offset + "total".len(), "sum_");
+        let allocated = crate::tree_memory::allocated_on_this_thread() - before;
+        // A parse from scratch would allocate some 45 MB.
+        assert!(allocated < REPARSE_BUDGET_BYTES, "{allocated} bytes");
+        let fresh = Document::new(Language::Python, document.text().to_string(), 1);
+        assert_eq!(sexp(&document), sexp(&fresh));
+    }
+
+    #[test]
+    fn several_edits_then_one_reparse_match_a_fresh_parse() {
+        let mut document = Document::new(
+            Language::Rust,
+            "fn a() -> u32 {\n    1\n}\n\nfn b() {}\n".into(),
+            1,
+        );
+        let at = |line, character| Position::new(line, character);
+        document.edit(
+            Some(Range::new(at(1, 4), at(1, 5))),
+            "2 + 3",
+            PositionEncoding::Utf16,
+        );
+        document.edit(
+            Some(Range::new(at(4, 3), at(4, 4))),
+            "renamed",
+            PositionEncoding::Utf16,
+        );
+        document.edit(
+            Some(Range::new(at(0, 0), at(0, 0))),
+            "/// Two.\n",
+            PositionEncoding::Utf16,
+        );
+        document.reparse();
+        assert_eq!(
+            document.text(),
+            "/// Two.\nfn a() -> u32 {\n    2 + 3\n}\n\nfn renamed() {}\n"
+        );
+        let fresh = Document::new(Language::Rust, document.text().to_string(), 1);
+        assert_eq!(sexp(&document), sexp(&fresh));
+        // A whole-text replacement among them leaves no tree to edit: the parse starts afresh.
+        document.edit(None, "fn c() {}", PositionEncoding::Utf16);
+        document.edit(
+            Some(Range::new(at(0, 3), at(0, 4))),
+            "d",
+            PositionEncoding::Utf16,
+        );
+        document.reparse();
+        let fresh = Document::new(Language::Rust, "fn d() {}".into(), 1);
         assert_eq!(sexp(&document), sexp(&fresh));
     }
 

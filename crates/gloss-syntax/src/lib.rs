@@ -22,6 +22,7 @@ mod position;
 mod queries;
 mod region;
 mod syntax;
+mod tree_memory;
 mod truncate;
 
 pub use context::{
@@ -29,7 +30,7 @@ pub use context::{
     gather_context,
 };
 pub use doc_insert::{DocInsertion, DocStyle, doc_comment_insertion};
-pub use document::Document;
+pub use document::{Document, LARGE_DOCUMENT_BYTES, REPARSE_BUDGET_BYTES};
 pub use language::Language;
 pub use line_index::LineIndex;
 pub use pick::{DEFAULT_LONG_FUNCTION_LINES, PickOptions, pick_at, pick_selection};

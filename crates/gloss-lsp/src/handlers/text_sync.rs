@@ -10,7 +10,7 @@ use gloss_syntax::Language;
 use tower_lsp_server::ls_types as lsp;
 
 use crate::config::Prefetch;
-use crate::memory::LARGE_DOCUMENT_BYTES;
+use crate::memory::{self, LARGE_DOCUMENT_BYTES};
 use crate::prefetch;
 use crate::session::{Session, Snapshot};
 
@@ -38,7 +38,7 @@ pub fn did_open(
         .documents
         .open(item.uri, language, item.text, item.version);
     if large {
-        session.trimmer.after_large_change();
+        memory::trim_soon();
     }
     if session.settings().prefetch == Prefetch::Open {
         prefetch::schedule(session.snapshot(), uri);
@@ -74,7 +74,7 @@ pub fn did_change(
         .get(&uri)
         .is_some_and(|open| open.document.text().len() >= LARGE_DOCUMENT_BYTES)
     {
-        session.trimmer.after_large_change();
+        memory::trim_soon();
     }
     Ok(Vec::new())
 }
@@ -84,13 +84,7 @@ pub fn did_close(
     params: lsp::DidCloseTextDocumentParams,
 ) -> anyhow::Result<Vec<String>> {
     let uri = params.text_document.uri;
-    if session
-        .documents
-        .get(&uri)
-        .is_some_and(|open| open.document.text().len() >= LARGE_DOCUMENT_BYTES)
-    {
-        session.trimmer.after_large_change();
-    }
+    // A large document's memory is given back when its last holder drops it (`OpenDocument`).
     session.documents.close(&uri);
     session.cursors.remove(&uri);
     session.service.document_closed(uri.as_str());

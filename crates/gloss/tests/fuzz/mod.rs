@@ -35,6 +35,8 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(120);
 const MAX_IN_FLIGHT: usize = 24;
 /// Failure messages kept for the report; counters keep counting past it.
 const KEPT_FAILURES: usize = 25;
+/// Resident memory is read this often for the peak (a read of `/proc` costs microseconds).
+const PEAK_SAMPLE_EVERY: usize = 50;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -64,8 +66,11 @@ pub struct Verdict {
     pub exit_code: Option<i32>,
     /// Resident memory (KiB) once the documents are open and the model loaded.
     pub rss_open_kib: u64,
-    /// `(messages sent, KiB)` samples.
+    /// `(messages sent, KiB)` samples, each taken at rest: every answer in and resident memory
+    /// steady for two seconds, as a server is between bursts of typing.
     pub rss_checkpoints: Vec<(usize, u64)>,
+    /// The most resident memory seen (KiB), sampled every few messages while they flow.
+    pub rss_peak_kib: u64,
     pub seconds: f64,
     pub failures: Vec<String>,
 }
@@ -122,7 +127,7 @@ impl Verdict {
             "seed={} encoding={} messages={} requests={} unanswered={} duplicates={} \
              unexpected={} hover_checks={} wrong_ranges={} null_hovers={} other_failures={} \
              internal_errors={} rss_open={:.0}MiB rss_end={:.0}MiB growth={:+.0}MiB{second} \
-             exit={} time={:.0}s: {}",
+             rss_peak={:.0}MiB exit={} time={:.0}s: {}",
             self.seed,
             self.encoding,
             self.messages,
@@ -138,6 +143,7 @@ impl Verdict {
             self.rss_open_kib as f64 / 1024.0,
             self.rss_end_kib() as f64 / 1024.0,
             self.growth_mib(),
+            self.rss_peak_kib as f64 / 1024.0,
             self.exit_code
                 .map_or_else(|| "none".to_owned(), |code| code.to_string()),
             self.seconds,
@@ -597,7 +603,12 @@ pub fn run(config: &Config, binary: &Path, model: &Path) -> Verdict {
     while session.sent < config.messages {
         let before = session.sent;
         session.step();
+        if before / PEAK_SAMPLE_EVERY != session.sent / PEAK_SAMPLE_EVERY {
+            let rss = session.server.rss_kib();
+            session.verdict.rss_peak_kib = session.verdict.rss_peak_kib.max(rss);
+        }
         if before / config.checkpoint_every != session.sent / config.checkpoint_every {
+            session.settle();
             let rss = session.server.rss_kib();
             session.verdict.rss_checkpoints.push((session.sent, rss));
         }
@@ -697,7 +708,8 @@ impl Session {
         self.notify("textDocument/didOpen", message);
     }
 
-    /// Waits for the model to load (resident memory stops growing) and every answer to arrive.
+    /// Waits for every answer to arrive and resident memory to stay steady for two seconds: the
+    /// model loaded, background generations done, freed memory handed back.
     fn settle(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         let mut last = 0;
@@ -1132,6 +1144,7 @@ impl Session {
                     .push(format!("request {id} was never answered"));
             }
         }
+        self.settle();
         let rss = self.server.rss_kib();
         self.verdict.rss_checkpoints.push((self.sent, rss));
         let id = self.request("shutdown", Value::Null, Expect::Null);

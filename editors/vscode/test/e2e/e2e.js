@@ -250,7 +250,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
       // `gloss models pull smollm2-135m` as a child process: the model is there already.
       await page.locator(".tabs-container .tab", { hasText: "geometry.rs" }).first().click();
       await runCommand("gloss: Pull model");
-      const done = await toast(/smollm2-135m is (already pulled|ready)/, 60000);
+      // The final message, "… is already pulled (PATH).", not the progress toast that shows the
+      // command's own "… is already pulled; …" line while it runs.
+      const done = await toast(/smollm2-135m is (already pulled|ready) \(/, 60000);
       const text = await done.innerText();
       result.pullToast = text;
       check("\"gloss: Pull model\" runs gloss models pull and reports the result", /SmolLM2-135M-Instruct\.Q4_1\.gguf/.test(text), text);
