@@ -13,7 +13,7 @@ mod doc_comment;
 mod documents;
 mod explain;
 mod handlers;
-mod memory;
+pub mod memory;
 mod neighbors;
 mod panic;
 mod prefetch;

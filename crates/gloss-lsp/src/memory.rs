@@ -38,6 +38,21 @@ pub fn trim_soon() {
     });
 }
 
+/// Makes every thread allocate from one glibc arena. By default each thread that meets
+/// contention gets an arena of its own, and a tree parsed on one worker thread while the old one
+/// is still held elsewhere fills a second arena that stays resident (with a 5 MB file open,
+/// 10,000 messages of the protocol test left +118 MiB at rest, +94 MiB with one arena). The
+/// server's threads mostly wait and the model's hot loop allocates little, so they rarely contend
+/// for it. Call it before any thread starts.
+pub fn use_one_arena() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `mallopt` only changes the allocator's parameters; called before other threads
+    // exist, it races with nothing.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
+}
+
 /// Returns the allocator's free pages to the operating system.
 pub fn release_free_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]

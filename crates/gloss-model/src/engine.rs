@@ -14,10 +14,11 @@ use crate::tokenizer::Tokenizer;
 
 /// Cache positions kept between requests, so that the next request's prefill starts after what
 /// it shares with the last: the system prompt (63 tokens of the default model's hover prompts on
-/// the dev set), or a region's code and context when a code action follows a hover on it (a few
-/// hundred). Each position kept costs 25 KB of memory with the default model, 46 KB with the
-/// 135M test model.
-pub const KEPT_WHEN_IDLE: usize = 512;
+/// the dev set, each about another function). A code action right after a hover on the same
+/// region shares more (its code and context, a few hundred tokens) and prefills the rest again,
+/// under a second with the default model. Each position kept costs 25 KB of memory with the
+/// default model, 46 KB with the 135M test model.
+pub const KEPT_WHEN_IDLE: usize = 256;
 
 /// The architectures gloss has a forward pass for, as GGUF names them in `general.architecture`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -296,10 +297,18 @@ impl LoadedModel {
     /// (a function of a thousand lines) touches tens of kilobytes per position, which would
     /// otherwise stay resident until the process ends, while the next prompt can reuse only the
     /// shared instructions anyway.
+    /// The buffers a generation freed go back too: glibc keeps them in the model thread's arena
+    /// (tens of megabytes of activations for a long prompt) until something trims it.
     pub fn release_idle_memory(&mut self) {
         if let Weights::Fast(model) = &mut self.weights {
             self.cached.truncate(KEPT_WHEN_IDLE);
             model.release_cache_from(KEPT_WHEN_IDLE);
+        }
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: `malloc_trim` only inspects and releases the allocator's own free lists; it is
+        // thread-safe and has no preconditions.
+        unsafe {
+            libc::malloc_trim(0);
         }
     }
 

@@ -29,6 +29,7 @@ pub fn run(args: LspArgs) -> anyhow::Result<()> {
             std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
         }
     }
+    gloss_lsp::memory::use_one_arena();
     // Two workers are plenty: handlers only wait, and inference runs on the model's own thread.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
