@@ -58,6 +58,9 @@ pub struct DocumentStore {
 impl DocumentStore {
     pub fn open(&self, uri: lsp::Uri, language: Language, text: String, version: i32) {
         let document = Document::new(language, text, version);
+        if let Some(why) = document.why_unparsed() {
+            tracing::warn!("{}: {why}", uri.as_str());
+        }
         self.documents.insert(
             uri.clone(),
             Arc::new(OpenDocument {
@@ -99,6 +102,9 @@ impl DocumentStore {
         }
         // One parse for all of them: in a large Python file each costs a parse of the whole file.
         open.document.reparse();
+        if let Some(why) = open.document.why_unparsed() {
+            tracing::warn!("{}: {why}", uri.as_str());
+        }
         open.version = version;
         open.document.set_version(version);
         Ok(edits)

@@ -88,6 +88,11 @@ pub fn too_large(bytes: usize, limit: usize) -> String {
     )
 }
 
+/// What a hover shows in a document whose parse was abandoned.
+pub fn unparsed(why: &str) -> String {
+    format!("**gloss cannot explain this file yet:** {why}\n\n---\n*gloss*")
+}
+
 /// What a hover shows when there is no model.
 pub fn unavailable(hint: &str) -> String {
     format!("**gloss cannot explain yet.** {hint}\n\n---\n*gloss*")

@@ -1091,6 +1091,50 @@ async fn huge_documents_are_explained_and_larger_ones_say_why() {
     );
 }
 
+/// The fuzz's find: an unclosed parameter list, then far below an unterminated string, slows
+/// tree-sitter's error recovery to minutes in a few MiB. The server gives the parse up instead
+/// of going quiet, says why on a hover, and parses again once an edit mends the text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_too_broken_to_parse_in_time_says_why_until_mended() {
+    let cache = tempfile::tempdir().unwrap();
+    let client = TestClient::start(no_model(cache.path())).await;
+    // Each function is six lines; `def f_{n}` is line 6 * n.
+    let functions = |numbers: std::ops::Range<usize>| {
+        numbers
+            .map(|n| {
+                format!(
+                    "def f_{n}(values):\n    \"\"\"Row {n}.\"\"\"\n    total = 0\n    \
+                     for value in values:\n        total += value * {n}\n    return total\n"
+                )
+            })
+            .collect::<String>()
+    };
+    let mut text = functions(0..2000);
+    text.push_str("def broken(value//\n    total = 0\n");
+    text.push_str(&functions(2000..4000));
+    text.push_str("    r(\"}'\nrn total\n");
+    text.push_str(&functions(4000..9000));
+    let uri = file_uri(cache.path(), "broken.py");
+    client.open_document(&uri, "python", &text).await;
+    let hover = client.hover(&uri, 6, 5).await;
+    assert!(
+        hover_text(&hover).contains("makes tree-sitter's error recovery too slow"),
+        "{hover}"
+    );
+
+    let broken_line = 6 * 2000;
+    client
+        .change_document(
+            &uri,
+            2,
+            range((broken_line, 11), (broken_line, 18)),
+            "values):",
+        )
+        .await;
+    let hover = client.hover(&uri, 6, 5).await;
+    assert_eq!(hover["range"], range((6, 0), (11, 16)), "{hover}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_one_character_range_is_a_cursor_not_a_selection() {
     let cache = tempfile::tempdir().unwrap();

@@ -2,6 +2,7 @@
 
 use std::cell::RefCell;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tree_sitter::{InputEdit, Parser, Tree};
 
@@ -23,6 +24,8 @@ pub struct Document {
     text: Arc<String>,
     lines: Arc<LineIndex>,
     tree: Option<Tree>,
+    /// Set when the last parse was abandoned for its slowness, at the byte it had reached.
+    abandoned_at: Option<usize>,
     /// Edits since the tree was parsed, which [`Document::reparse`] has yet to parse.
     needs_parse: bool,
     /// Built on first use by context gathering, then kept in step with edits.
@@ -77,29 +80,57 @@ fn with_parser(language: Language, run: impl FnOnce(&mut Parser) -> Option<Tree>
     })
 }
 
-fn parse(language: Language, text: &str, old_tree: Option<&Tree>) -> Option<Tree> {
-    with_parser(language, |parser| parser.parse(text, old_tree))
+/// How far behind its usual pace a parse may fall before it is abandoned. Well-formed code
+/// parses at 0.1-0.15 ms per KiB on the machines we build on (5 MiB of Python in 0.5 s), but an
+/// unclosed parenthesis followed, far below, by an unterminated string sends tree-sitter's error
+/// recovery into a crawl that grows with the text between them: a 1 MiB file took 7 s, a 5 MiB
+/// one 80-110 s. The server parses on the thread that reads the client's messages, so such a
+/// parse would silence it; at this pace a parse gets an order of magnitude of headroom over a
+/// busy machine's, and gives up within 2 s in a broken 1 MiB file.
+const PARSE_SLACK: Duration = Duration::from_secs(1);
+const PARSE_TIME_PER_KIB: Duration = Duration::from_millis(1);
+
+/// Why [`parse_bounded`] stopped without a tree.
+enum Unparsed {
+    /// An incremental re-parse was about to allocate more than its budget.
+    OverBudget,
+    /// The parse fell behind [`PARSE_TIME_PER_KIB`]; it had reached this byte.
+    TooSlow { at_byte: usize },
+    /// tree-sitter gave no tree for another reason (no grammar).
+    Refused,
 }
 
-/// Re-parses `text` incrementally unless that would allocate more than `budget` bytes; `Err`
-/// when it would, with the parser reset for the next parse.
-fn reparse_within(
+/// Parses `text` (incrementally from `old_tree` when there is one), giving up when it falls
+/// behind the pace above or, with `memory_budget`, allocates more than that many bytes.
+fn parse_bounded(
     language: Language,
     text: &str,
-    old_tree: &Tree,
-    budget: usize,
-) -> Result<Option<Tree>, OverBudget> {
-    let mut over_budget = false;
+    old_tree: Option<&Tree>,
+    memory_budget: Option<usize>,
+) -> Result<Tree, Unparsed> {
+    let mut stopped = None;
     let tree = with_parser(language, |parser| {
-        let start = crate::tree_memory::allocated_on_this_thread();
-        let mut check = |_: &tree_sitter::ParseState| {
-            over_budget = crate::tree_memory::allocated_on_this_thread() - start > budget;
-            over_budget
+        let started = Instant::now();
+        let allocated_before = crate::tree_memory::allocated_on_this_thread();
+        let mut check = |state: &tree_sitter::ParseState| {
+            let allocated =
+                crate::tree_memory::allocated_on_this_thread().saturating_sub(allocated_before);
+            if memory_budget.is_some_and(|budget| allocated > budget) {
+                stopped = Some(Unparsed::OverBudget);
+                return true;
+            }
+            let at_byte = state.current_byte_offset();
+            let allowed = PARSE_SLACK + PARSE_TIME_PER_KIB * (at_byte / 1024) as u32;
+            if started.elapsed() > allowed {
+                stopped = Some(Unparsed::TooSlow { at_byte });
+                return true;
+            }
+            false
         };
         let bytes = text.as_bytes();
         let tree = parser.parse_with_options(
             &mut |offset, _| bytes.get(offset..).unwrap_or_default(),
-            Some(old_tree),
+            old_tree,
             Some(tree_sitter::ParseOptions::new().progress_callback(&mut check)),
         );
         if tree.is_none() {
@@ -108,13 +139,8 @@ fn reparse_within(
         }
         tree
     });
-    if over_budget && tree.is_none() {
-        return Err(OverBudget);
-    }
-    Ok(tree)
+    tree.ok_or(stopped.unwrap_or(Unparsed::Refused))
 }
-
-struct OverBudget;
 
 /// Moves `offset` into `text` and back onto a character boundary.
 pub(crate) fn clamp_offset(text: &str, offset: usize) -> usize {
@@ -128,16 +154,19 @@ pub(crate) fn clamp_offset(text: &str, offset: usize) -> usize {
 impl Document {
     pub fn new(language: Language, text: String, version: i32) -> Document {
         let lines = LineIndex::new(&text);
-        let tree = parse(language, &text, None);
-        Document {
+        let parsed = parse_bounded(language, &text, None, None);
+        let mut document = Document {
             language,
             version,
             text: Arc::new(text),
             lines: Arc::new(lines),
-            tree,
+            tree: None,
+            abandoned_at: None,
             needs_parse: false,
             outline: OutlineCache::default(),
-        }
+        };
+        document.set_parsed(parsed);
+        document
     }
 
     pub fn language(&self) -> Language {
@@ -156,8 +185,8 @@ impl Document {
         &self.text
     }
 
-    /// The syntax tree; `None` only if tree-sitter refused to parse, which it does not
-    /// do without a timeout or cancellation flag.
+    /// The syntax tree; `None` when the last parse was abandoned (see
+    /// [`Document::parse_abandoned_at`]).
     pub fn tree(&self) -> Option<&Tree> {
         self.tree.as_ref()
     }
@@ -293,28 +322,54 @@ impl Document {
         if !std::mem::take(&mut self.needs_parse) {
             return;
         }
-        self.tree = match self.tree.take() {
-            None => parse(self.language, &self.text, None),
+        let parsed = match self.tree.take() {
+            None => parse_bounded(self.language, &self.text, None, None),
             Some(old_tree) if self.text.len() < LARGE_DOCUMENT_BYTES => {
-                parse(self.language, &self.text, Some(&old_tree))
+                parse_bounded(self.language, &self.text, Some(&old_tree), None)
             }
             Some(old_tree) => {
-                match reparse_within(self.language, &self.text, &old_tree, REPARSE_BUDGET_BYTES) {
-                    Ok(tree) => tree,
-                    Err(OverBudget) => {
+                let budget = Some(REPARSE_BUDGET_BYTES);
+                match parse_bounded(self.language, &self.text, Some(&old_tree), budget) {
+                    Err(Unparsed::OverBudget) => {
                         // The new tree is to take the old one's memory, not to be built beside
                         // it; the outline holds the tree it was built from, so it goes too (the
                         // next request rebuilds it).
                         drop(old_tree);
                         self.outline.clear();
-                        parse(self.language, &self.text, None)
+                        parse_bounded(self.language, &self.text, None, None)
                     }
+                    parsed => parsed,
                 }
             }
         };
+        self.set_parsed(parsed);
+    }
+
+    fn set_parsed(&mut self, parsed: Result<Tree, Unparsed>) {
+        self.abandoned_at = match &parsed {
+            Err(Unparsed::TooSlow { at_byte }) => Some(*at_byte),
+            _ => None,
+        };
+        self.tree = parsed.ok();
         if self.tree.is_none() {
             self.outline.clear();
         }
+    }
+
+    /// Where the last parse was abandoned for falling behind (see [`PARSE_TIME_PER_KIB`]):
+    /// the document then has no tree until an edit lets it parse.
+    pub fn parse_abandoned_at(&self) -> Option<usize> {
+        self.abandoned_at
+    }
+
+    /// Why there is no tree, in a sentence for the person editing, when the parse was abandoned.
+    pub fn why_unparsed(&self) -> Option<String> {
+        let at_byte = self.abandoned_at?;
+        Some(format!(
+            "gloss stopped parsing this file: a syntax error before line {} (an unclosed bracket \
+             or string?) makes tree-sitter's error recovery too slow. Fix it and ask again.",
+            self.line_of_offset(at_byte) + 1
+        ))
     }
 
     /// Builds (or brings up to date) the index of definitions and imports that
@@ -368,6 +423,56 @@ mod tests {
 
     fn sexp(document: &Document) -> Option<String> {
         document.tree().map(|tree| tree.root_node().to_sexp())
+    }
+
+    /// What the protocol fuzz's edits made of its generated file: an unclosed parenthesis and,
+    /// far below it, an unterminated string. Every line after them is in error, and
+    /// tree-sitter's recovery slows with each (7 s for this MiB, unbounded). Returns the text
+    /// and the byte range of the unclosed parameter list.
+    fn python_that_parses_slowly() -> (String, std::ops::Range<usize>) {
+        let functions = |range: std::ops::Range<usize>| {
+            range
+                .map(|i| {
+                    format!(
+                        "def generated_{i}(values):\n    \"\"\"Row {i}.\"\"\"\n    total = 0\n    \
+                         for value in values:\n        total += value * {i}\n    return total\n\n"
+                    )
+                })
+                .collect::<String>()
+        };
+        let mut text = functions(0..2000);
+        text.push_str("def broken(value");
+        let unclosed = text.len() - "value".len()..text.len();
+        text.push_str("//\n    total = 0\n");
+        text.push_str(&functions(2000..4000));
+        text.push_str("    r(\"}'\nrn total\n");
+        text.push_str(&functions(4000..8000));
+        (text, unclosed)
+    }
+
+    #[test]
+    fn a_parse_that_falls_behind_is_abandoned_until_an_edit_mends_it() {
+        let (text, unclosed) = python_that_parses_slowly();
+        let mut document = Document::new(Language::Python, text, 1);
+        let at = document
+            .parse_abandoned_at()
+            .expect("the parse was abandoned");
+        assert!(document.tree().is_none());
+        let why = document.why_unparsed().expect("a reason");
+        assert!(why.contains("syntax error before line"), "{why}");
+        assert!(
+            at > unclosed.start,
+            "abandoned at byte {at}, before the error"
+        );
+
+        document.replace_bytes(unclosed, "values):");
+        assert_eq!(document.parse_abandoned_at(), None);
+        assert_eq!(document.why_unparsed(), None);
+        let tree = document.tree().expect("the mended text parses");
+        assert!(
+            tree.root_node().has_error(),
+            "the unterminated string is left"
+        );
     }
 
     #[test]

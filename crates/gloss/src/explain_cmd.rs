@@ -252,6 +252,9 @@ fn prepare_at(
         None => first_non_blank(&document, line),
     };
     let offset = document.offset_at(Position { line, character }, PositionEncoding::Utf32);
+    if let Some(why) = document.why_unparsed() {
+        anyhow::bail!("{}: {why}", path.display());
+    }
     let region = pick_at(&document, offset, &PickOptions::default()).with_context(|| {
         format!(
             "nothing to explain at {}:{}: no function, class or statement there (try the line of a function's body)",

@@ -68,12 +68,9 @@ pub async fn execute_command(
         _ => pick_at(&open.document, bytes.start, &PickOptions::default()),
     };
     let Some(region) = region else {
-        show(
-            &snapshot,
-            lsp::MessageType::INFO,
-            "nothing to explain there",
-        )
-        .await;
+        let why = open.document.why_unparsed();
+        let message = why.as_deref().unwrap_or("nothing to explain there");
+        show(&snapshot, lsp::MessageType::INFO, message).await;
         return Ok(None);
     };
     let engine = match explain::engine(&snapshot).await {

@@ -64,7 +64,14 @@ pub async fn hover(
     }
     session.cursors.insert(uri.clone(), offset);
     let Some(region) = pick_at(&open.document, offset, &PickOptions::default()) else {
-        return Ok(None);
+        // Without a tree nothing can be picked; say why rather than "nothing here".
+        return Ok(open.document.why_unparsed().map(|why| lsp::Hover {
+            contents: lsp::HoverContents::Markup(lsp::MarkupContent {
+                kind: lsp::MarkupKind::Markdown,
+                value: render::unparsed(&why),
+            }),
+            range: None,
+        }));
     };
     let range = convert::lsp_range(&open.document, region.byte_range.clone(), snapshot.encoding);
     let markdown = |text: String| {

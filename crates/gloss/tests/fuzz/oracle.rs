@@ -2,6 +2,8 @@
 //! client's edits, LSP positions in each encoding, and the region a hover should report, from a
 //! fresh tree-sitter parse.
 
+use std::time::{Duration, Instant};
+
 use tree_sitter::{Node, Parser, Tree};
 
 /// How positions count characters, as negotiated in `initialize`.
@@ -137,6 +139,7 @@ pub struct ClientDocument {
     pub text: String,
     pub version: i32,
     tree: Option<Tree>,
+    parse_abandoned: bool,
 }
 
 /// A function the client can hover, and the range gloss must report for it.
@@ -154,6 +157,7 @@ impl ClientDocument {
             text,
             version: 1,
             tree: None,
+            parse_abandoned: false,
         }
     }
 
@@ -169,30 +173,48 @@ impl ClientDocument {
             }
         }
         self.tree = None;
+        self.parse_abandoned = false;
     }
 
-    fn tree(&mut self) -> &Tree {
-        if self.tree.is_none() {
+    /// The client's own parse of its copy, or `None` when it fell too far behind: an unclosed
+    /// bracket above an unterminated string slows tree-sitter's recovery down to minutes in the
+    /// huge document, and a client that waited would not be reading the server's answers. Such
+    /// a text counts as having errors and no functions, so its hovers go unchecked; it is also
+    /// the one place where a seed's messages depend on the machine's speed.
+    fn tree(&mut self) -> Option<&Tree> {
+        if self.tree.is_none() && !self.parse_abandoned {
             let mut parser = Parser::new();
             parser
                 .set_language(&self.lang.grammar())
                 .expect("grammar loads");
-            self.tree = parser.parse(&self.text, None);
+            let started = Instant::now();
+            let mut too_slow = |state: &tree_sitter::ParseState| {
+                let allowed = Duration::from_secs(2)
+                    + Duration::from_millis(1) * (state.current_byte_offset() / 1024) as u32;
+                started.elapsed() > allowed
+            };
+            let bytes = self.text.as_bytes();
+            self.tree = parser.parse_with_options(
+                &mut |offset, _| bytes.get(offset..).unwrap_or_default(),
+                None,
+                Some(tree_sitter::ParseOptions::new().progress_callback(&mut too_slow)),
+            );
+            self.parse_abandoned = self.tree.is_none();
         }
-        self.tree
-            .as_ref()
-            .expect("tree-sitter parses without a timeout")
+        self.tree.as_ref()
     }
 
     pub fn has_syntax_errors(&mut self) -> bool {
-        self.tree().root_node().has_error()
+        self.tree().is_none_or(|tree| tree.root_node().has_error())
     }
 
     /// Every function with its name and the region a hover on that name must report.
     pub fn functions(&mut self) -> Vec<FunctionTarget> {
         let lang = self.lang;
         let text = self.text.clone();
-        let tree = self.tree();
+        let Some(tree) = self.tree() else {
+            return Vec::new();
+        };
         let mut found = Vec::new();
         let mut cursor = tree.walk();
         let mut stack = vec![tree.root_node()];
@@ -215,7 +237,10 @@ impl ClientDocument {
 
     /// Whether `offset` is where some syntax node starts (`start`) or ends.
     pub fn is_node_boundary(&mut self, offset: usize, start: bool) -> bool {
-        let root = self.tree().root_node();
+        let root = self
+            .tree()
+            .expect("asked only of a text that parsed without errors")
+            .root_node();
         let mut node = Some(
             root.descendant_for_byte_range(offset, offset)
                 .unwrap_or(root),
