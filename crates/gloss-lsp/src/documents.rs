@@ -50,6 +50,13 @@ pub struct Edit {
     pub inserted: usize,
 }
 
+/// A parse given up leaves the document without a tree; the log says so once per parse.
+fn warn_if_unparsed(uri: &lsp::Uri, document: &Document) {
+    if let Some(why) = document.why_unparsed() {
+        tracing::warn!("{}: {why}", uri.as_str());
+    }
+}
+
 #[derive(Default)]
 pub struct DocumentStore {
     documents: DashMap<lsp::Uri, Arc<OpenDocument>>,
@@ -58,9 +65,7 @@ pub struct DocumentStore {
 impl DocumentStore {
     pub fn open(&self, uri: lsp::Uri, language: Language, text: String, version: i32) {
         let document = Document::new(language, text, version);
-        if let Some(why) = document.why_unparsed() {
-            tracing::warn!("{}: {why}", uri.as_str());
-        }
+        warn_if_unparsed(&uri, &document);
         self.documents.insert(
             uri.clone(),
             Arc::new(OpenDocument {
@@ -102,9 +107,7 @@ impl DocumentStore {
         }
         // One parse for all of them: in a large Python file each costs a parse of the whole file.
         open.document.reparse();
-        if let Some(why) = open.document.why_unparsed() {
-            tracing::warn!("{}: {why}", uri.as_str());
-        }
+        warn_if_unparsed(uri, &open.document);
         open.version = version;
         open.document.set_version(version);
         Ok(edits)

@@ -54,24 +54,16 @@ pub async fn hover(
     };
     let bytes = open.document.text().len();
     if super::too_large_to_explain(session, &uri, bytes).await {
-        return Ok(Some(lsp::Hover {
-            contents: lsp::HoverContents::Markup(lsp::MarkupContent {
-                kind: lsp::MarkupKind::Markdown,
-                value: render::too_large(bytes, MAX_EXPLAINED_BYTES),
-            }),
-            range: None,
-        }));
+        return Ok(Some(whole_file_hover(render::too_large(
+            bytes,
+            MAX_EXPLAINED_BYTES,
+        ))));
     }
     session.cursors.insert(uri.clone(), offset);
     let Some(region) = pick_at(&open.document, offset, &PickOptions::default()) else {
         // Without a tree nothing can be picked; say why rather than "nothing here".
-        return Ok(open.document.why_unparsed().map(|why| lsp::Hover {
-            contents: lsp::HoverContents::Markup(lsp::MarkupContent {
-                kind: lsp::MarkupKind::Markdown,
-                value: render::unparsed(&why),
-            }),
-            range: None,
-        }));
+        let why = open.document.why_unparsed();
+        return Ok(why.map(|why| whole_file_hover(render::unparsed(&why))));
     };
     let range = convert::lsp_range(&open.document, region.byte_range.clone(), snapshot.encoding);
     let markdown = |text: String| {
@@ -134,5 +126,16 @@ pub async fn hover(
             }
         };
         return Ok(markdown(why));
+    }
+}
+
+/// A hover about the file rather than a region of it: no range.
+fn whole_file_hover(markdown: String) -> lsp::Hover {
+    lsp::Hover {
+        contents: lsp::HoverContents::Markup(lsp::MarkupContent {
+            kind: lsp::MarkupKind::Markdown,
+            value: markdown,
+        }),
+        range: None,
     }
 }
