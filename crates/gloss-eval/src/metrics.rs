@@ -23,6 +23,44 @@ pub fn summary_candidates(text: &str) -> Vec<String> {
     out
 }
 
+/// A doc comment's summary: the first sentence of its first paragraph, however short ("Return
+/// the sum." is a whole summary line).
+pub fn doc_comment_summary(text: &str) -> Option<String> {
+    let paragraph: Vec<String> = lines_outside_fences(text)
+        .map(plain)
+        .skip_while(|line| line.trim().is_empty())
+        .take_while(|line| !line.trim().is_empty())
+        .collect();
+    split_sentences(&paragraph.join(" ")).into_iter().next()
+}
+
+/// Phrases with which an answer tells the reader what a term is ("`deque` is a double-ended
+/// queue", "… which means …"): what the beginner level asks for and the expert level leaves out.
+const DEFINING_PHRASES: [&str; 9] = [
+    " is a ",
+    " is an ",
+    " are a ",
+    " means ",
+    " refers to ",
+    " stands for ",
+    " is short for ",
+    " is used to ",
+    " which is ",
+];
+
+/// How many sentences of `text` define a term.
+pub fn defining_sentences(text: &str) -> usize {
+    lines_outside_fences(text)
+        .flat_map(|line| split_sentences(&plain(line)))
+        .filter(|sentence| {
+            let padded = format!(" {} ", sentence.to_lowercase());
+            DEFINING_PHRASES
+                .iter()
+                .any(|phrase| padded.contains(phrase))
+        })
+        .count()
+}
+
 /// A line without Markdown markers: headings, bullets, emphasis, backticks.
 fn plain(line: &str) -> String {
     let trimmed = line.trim().trim_start_matches('#').trim_start();
@@ -85,6 +123,27 @@ mod tests {
                 "Returns nothing at all to the caller.",
             ]
         );
+    }
+
+    #[test]
+    fn a_doc_comments_summary_is_its_first_sentence_however_short() {
+        assert_eq!(
+            doc_comment_summary("\nReturn the sum.\nIgnores `None`.\n\nArgs:\n    x: the values.")
+                .as_deref(),
+            Some("Return the sum.")
+        );
+        assert_eq!(
+            doc_comment_summary("Copy `src` into\n`dst` in chunks\n\nMore.").as_deref(),
+            Some("Copy src into dst in chunks")
+        );
+        assert_eq!(doc_comment_summary("\n\n"), None);
+    }
+
+    #[test]
+    fn defining_sentences_are_counted_once_each() {
+        let text = "Reads `buf` in chunks.\n- `memoryview` is a view of bytes, which is cheap and means no copy.\n- Returns nothing.";
+        assert_eq!(defining_sentences(text), 1);
+        assert_eq!(defining_sentences("Sums `values`. Returns an int."), 0);
     }
 
     #[test]

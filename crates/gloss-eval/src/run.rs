@@ -5,7 +5,6 @@ use std::time::Instant;
 use anyhow::{Context as _, bail};
 use gloss_explain::grounding::{KnownNames, check, drop_ungrounded};
 use gloss_explain::{ExplanationKind, Level, finished_text, prepare, shape_answer};
-use gloss_model::chat::render_chatml;
 use gloss_model::{
     CancelToken, DraftStats, GenerateParams, Job, JobEvent, Message, ModelWorker, Priority, Prompt,
 };
@@ -14,7 +13,9 @@ use serde::Serialize;
 
 use crate::cases::Case;
 use crate::embedder::{Embedder, dot};
-use crate::metrics::{summary_candidates, word_count};
+use crate::metrics::{
+    defining_sentences, doc_comment_summary, median, summary_candidates, word_count,
+};
 
 /// How the model is asked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -46,7 +47,7 @@ pub struct CaseOutcome {
     pub reference: String,
     /// What the reader sees: the shaped hover (gloss) or the whole answer (plain).
     pub text: String,
-    /// The candidate sentence closest to the reference.
+    /// The candidate sentence closest to the reference (a doc comment's: its first sentence).
     pub summary: String,
     pub similarity: f32,
     /// Quoted identifiers in `text`, and those of them the code and context do not have.
@@ -56,6 +57,8 @@ pub struct CaseOutcome {
     pub unknown_before_check: Vec<String>,
     pub quoted_before_check: usize,
     pub words: usize,
+    /// Sentences that tell the reader what a term is (see `defining_sentences`).
+    pub definitions: usize,
     pub seconds: f64,
     pub prompt_tokens: usize,
     pub generated_tokens: usize,
@@ -67,12 +70,13 @@ pub struct CaseOutcome {
     pub prompt: String,
 }
 
-/// The messages for one case and the names its answer may quote.
+/// The prompt for one case and the names its answer may quote.
 pub fn prepare_case(
     case: &Case,
     style: PromptStyle,
+    kind: ExplanationKind,
     level: Level,
-) -> anyhow::Result<(Vec<Message>, KnownNames)> {
+) -> anyhow::Result<(Prompt, KnownNames)> {
     let language = case.language()?;
     let document = Document::new(language, case.code.clone(), 0);
     let offset = case
@@ -81,17 +85,17 @@ pub fn prepare_case(
         .with_context(|| format!("case {}: `{}` is not in its code", case.id, case.name))?;
     let region = pick_at(&document, offset, &PickOptions::default())
         .with_context(|| format!("case {}: nothing to explain at `{}`", case.id, case.name))?;
-    let prepared = prepare(&document, region, &[], ExplanationKind::Hover, level);
+    let prepared = prepare(&document, region, &[], kind, level);
     let known = (*prepared.known_names).clone();
-    let messages = match style {
-        PromptStyle::Gloss => prepared.messages,
-        PromptStyle::Plain => vec![Message::user(format!(
+    let prompt = match style {
+        PromptStyle::Gloss => prepared.prompt(),
+        PromptStyle::Plain => Prompt::Chat(vec![Message::user(format!(
             "Explain this code:\n```{}\n{}\n```",
             language.identifier(),
             case.code.trim_end()
-        ))],
+        ))]),
     };
-    Ok((messages, known))
+    Ok((prompt, known))
 }
 
 pub fn evaluate_case(
@@ -99,14 +103,15 @@ pub fn evaluate_case(
     worker: &ModelWorker,
     embedder: &Embedder,
     style: PromptStyle,
+    kind: ExplanationKind,
     level: Level,
     params: &GenerateParams,
 ) -> anyhow::Result<CaseOutcome> {
-    let (messages, known) = prepare_case(case, style, level)?;
-    let prompt = render_chatml(&messages);
+    let (prompt, known) = prepare_case(case, style, kind, level)?;
+    let rendered = prompt.render();
     let started = Instant::now();
     let events = worker.submit(Job {
-        prompt: Prompt::Chat(messages),
+        prompt,
         params: params.clone(),
         priority: Priority::Command,
         cancel: CancelToken::new(),
@@ -123,8 +128,8 @@ pub fn evaluate_case(
     let text = match style {
         PromptStyle::Gloss => {
             let finished = finished_text(&generation);
-            let grounded = drop_ungrounded(ExplanationKind::Hover, &finished, &known);
-            shape_answer(ExplanationKind::Hover, &grounded.text)
+            let grounded = drop_ungrounded(kind, &finished, &known);
+            shape_answer(kind, &grounded.text)
         }
         PromptStyle::Plain => raw.to_owned(),
     };
@@ -133,7 +138,14 @@ pub fn evaluate_case(
     let reference = embedder.embed(&case.reference)?;
     let mut summary = String::new();
     let mut similarity = 0.0f32;
-    for candidate in summary_candidates(&text) {
+    // A doc comment is judged by its summary line alone, as `pydoc` and rustdoc's index show it.
+    let candidates = match (style, kind) {
+        (PromptStyle::Gloss, ExplanationKind::DocComment) => {
+            doc_comment_summary(&text).into_iter().collect()
+        }
+        _ => summary_candidates(&text),
+    };
+    for candidate in candidates {
         let score = dot(&embedder.embed(&candidate)?, &reference);
         if summary.is_empty() || score > similarity {
             similarity = score;
@@ -145,6 +157,7 @@ pub fn evaluate_case(
         name: case.name.clone(),
         reference: case.reference.clone(),
         words: word_count(&text),
+        definitions: defining_sentences(&text),
         text,
         summary,
         similarity,
@@ -158,7 +171,7 @@ pub fn evaluate_case(
         reused_prompt_tokens: generation.reused_prompt_tokens,
         draft: generation.draft,
         raw: raw.to_owned(),
-        prompt,
+        prompt: rendered,
     })
 }
 
@@ -173,7 +186,11 @@ pub struct Summary {
     pub quoted: usize,
     pub max_words: usize,
     pub mean_words: f64,
+    pub mean_definitions: f64,
+    /// Quoted identifiers per case.
+    pub mean_quoted: f64,
     pub mean_seconds: f64,
+    pub median_seconds: f64,
     /// Drafted tokens accepted per verifying pass.
     pub accepted_per_step: f64,
     pub reused_prompt_share: f64,
@@ -200,7 +217,10 @@ pub fn summarize(outcomes: &[CaseOutcome]) -> Summary {
         quoted,
         max_words: outcomes.iter().map(|o| o.words).max().unwrap_or(0),
         mean_words: outcomes.iter().map(|o| o.words as f64).sum::<f64>() / n,
+        mean_definitions: outcomes.iter().map(|o| o.definitions as f64).sum::<f64>() / n,
+        mean_quoted: quoted as f64 / n,
         mean_seconds: outcomes.iter().map(|o| o.seconds).sum::<f64>() / n,
+        median_seconds: median(&mut outcomes.iter().map(|o| o.seconds).collect::<Vec<_>>()),
         accepted_per_step: {
             let steps: usize = outcomes.iter().map(|o| o.draft.verify_steps).sum();
             let accepted: usize = outcomes.iter().map(|o| o.draft.accepted).sum();

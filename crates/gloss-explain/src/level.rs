@@ -54,6 +54,12 @@ pub enum ExplanationKind {
 }
 
 impl ExplanationKind {
+    pub const ALL: [ExplanationKind; 3] = [
+        ExplanationKind::Hover,
+        ExplanationKind::Full,
+        ExplanationKind::DocComment,
+    ];
+
     pub fn identifier(self) -> &'static str {
         match self {
             ExplanationKind::Hover => "hover",
@@ -69,5 +75,15 @@ impl ExplanationKind {
             ExplanationKind::Full => 512,
             ExplanationKind::DocComment => 200,
         }
+    }
+}
+
+impl FromStr for ExplanationKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.identifier() == s)
+            .ok_or_else(|| format!("unknown kind `{s}` (expected hover, full or doc-comment)"))
     }
 }

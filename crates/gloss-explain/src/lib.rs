@@ -2,6 +2,7 @@
 //! pipeline, the cache of finished explanations, and the backends that generate them (the local
 //! model, or a remote server in `remote`).
 
+pub mod lead;
 pub mod level;
 pub mod prompt;
 

@@ -8,12 +8,14 @@ use crate::level::{ExplanationKind, Level};
 /// Bumped whenever the wording below or the processing of answers changes: it is part of every
 /// cache key, so a new prompt never serves answers made with an old one. (2: answers are stored
 /// after the grounding check; 3: Rust doc comments' sections; 4: doc comments in the convention of
-/// Go and Java, and without rustdoc sections in TypeScript, C and C++.)
+/// Go and Java, and without rustdoc sections in TypeScript, C and C++; 5: a hover's summary is led
+/// by the code's doc comment, `crate::lead`.)
 ///
 /// Measured alternatives that lost on the evaluation set (docs/quality.md): the instructions in
-/// the system message (which would have made them a cached prefix), a docstring-style first line,
-/// and a worked example as an earlier turn.
-pub const PROMPT_VERSION: u32 = 4;
+/// the system message (which would have made them a cached prefix), asking in words for a
+/// docstring-style first line (writing it as a doc comment, the lead, won), and a worked example
+/// as an earlier turn.
+pub const PROMPT_VERSION: u32 = 5;
 
 /// Everything the prompt is built from.
 pub struct PromptInput<'a> {

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
 use gloss_model::{
-    GenerateParams, Generation, Job, JobEvent, Message, ModelError, Prompt, Sampling, StopReason,
+    GenerateParams, Generation, Job, JobEvent, Message, ModelError, Sampling, StopReason,
 };
 use gloss_remote::{
     CancelCheck, ChatMessage, ChatRequest, FinishReason, RemoteClient, RemoteEvent,
@@ -218,7 +218,9 @@ impl Generator for RemoteGenerator {
 }
 
 fn run_job(client: &RemoteClient, job: Job, tx: &Sender<JobEvent>, stopped: Arc<AtomicBool>) {
-    let Prompt::Chat(messages) = &job.prompt else {
+    // A lead needs the answer's start continued, which chat APIs do not all offer: the remote
+    // model answers the conversation itself.
+    let Some(messages) = job.prompt.messages() else {
         let _ = tx.send(JobEvent::Finished(Err(ModelError::Remote(
             "the remote backend takes chat prompts, not token ids".into(),
         ))));
@@ -315,7 +317,7 @@ impl ExplainService {
 
 #[cfg(test)]
 mod tests {
-    use gloss_model::Role;
+    use gloss_model::{Prompt, Role};
 
     use super::*;
 

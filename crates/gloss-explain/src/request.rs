@@ -2,10 +2,11 @@
 
 use std::sync::Arc;
 
-use gloss_model::Message;
+use gloss_model::{Message, Prompt};
 use gloss_syntax::{Context, ContextOptions, Document, Region, gather_context};
 
 use crate::grounding::KnownNames;
+use crate::lead::lead_for;
 use crate::level::{ExplanationKind, Level};
 use crate::prompt::{PromptInput, build_messages};
 
@@ -56,5 +57,22 @@ pub fn prepare(
         messages,
         kind,
         level,
+    }
+}
+
+impl PreparedExplanation {
+    /// What the model is given: a hover's answer is led by the code's doc comment (see
+    /// [`crate::lead`]); the full explanation and the doc comment are asked for as they are.
+    pub fn prompt(&self) -> Prompt {
+        match self.kind {
+            ExplanationKind::Hover => Prompt::Led(lead_for(
+                self.context.language,
+                &self.context.code,
+                self.messages.clone(),
+            )),
+            ExplanationKind::Full | ExplanationKind::DocComment => {
+                Prompt::Chat(self.messages.clone())
+            }
+        }
     }
 }

@@ -17,8 +17,8 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 use crossbeam_channel::{Receiver, Select, Sender};
 use gloss_model::catalog::{CatalogError, Progress as PullProgress, resolve_model};
 use gloss_model::{
-    CancelToken, GenerateParams, Generation, Job, JobEvent, LoadState, Message, ModelError,
-    ModelWorker, Priority, Prompt, Sampling, StopReason,
+    CancelToken, GenerateParams, Generation, Job, JobEvent, LoadState, ModelError, ModelWorker,
+    Priority, Prompt, Sampling, StopReason,
 };
 use tokio::sync::watch;
 
@@ -180,7 +180,7 @@ pub struct Scope {
 #[derive(Clone, Debug)]
 pub struct ExplainRequest {
     pub key: CacheKey,
-    pub messages: Vec<Message>,
+    pub prompt: Prompt,
     pub kind: ExplanationKind,
     pub max_tokens: usize,
     pub priority: Priority,
@@ -237,7 +237,7 @@ struct FlightState {
 struct Flight {
     key: CacheKey,
     engine: Arc<Engine>,
-    messages: Vec<Message>,
+    prompt: Prompt,
     kind: ExplanationKind,
     max_tokens: usize,
     sampling: Sampling,
@@ -272,7 +272,7 @@ impl Flight {
 
     fn job(&self, priority: Priority, cancel: CancelToken) -> Job {
         Job {
-            prompt: Prompt::Chat(self.messages.clone()),
+            prompt: self.prompt.clone(),
             params: GenerateParams {
                 max_tokens: self.max_tokens,
                 sampling: self.sampling,
@@ -479,7 +479,7 @@ impl ExplainService {
                 let flight = Arc::new(Flight {
                     key: request.key,
                     engine: engine.clone(),
-                    messages: request.messages,
+                    prompt: request.prompt,
                     kind: request.kind,
                     max_tokens: request.max_tokens,
                     sampling: if request.refresh {

@@ -264,10 +264,14 @@ fn shape_hover(raw: &str) -> String {
     if bullets.is_empty() {
         bullets = prose;
     }
-    if let Some(first) = bullets.first_mut() {
-        *first = strip_bold_label(first);
-    }
     let summary = strip_bold_label(&summary);
+    // A list under a summary is written as "- 1. Reads …" as often as "- Reads …", with the
+    // format's own labels ("**Inputs**:") in front, and sometimes opens by repeating the summary.
+    let bullets: Vec<String> = bullets
+        .iter()
+        .map(|bullet| strip_bold_label(bullet_text(bullet).unwrap_or(bullet)))
+        .filter(|bullet| !same_words(bullet, &summary))
+        .collect();
     // The word limit drops whole bullets, never half of one: a hover does not end mid-sentence.
     let mut words_left = HOVER_MAX_WORDS;
     let mut out = cut_to_sentences(&summary, &mut words_left);
@@ -281,6 +285,17 @@ fn shape_hover(raw: &str) -> String {
         out.push_str(&bullet.split_whitespace().collect::<Vec<_>>().join(" "));
     }
     out
+}
+
+/// Whether two sentences say the same words, whatever their case and punctuation.
+fn same_words(a: &str, b: &str) -> bool {
+    let words = |text: &str| -> Vec<String> {
+        text.split(|c: char| !c.is_alphanumeric())
+            .filter(|word| !word.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    words(a) == words(b)
 }
 
 /// `text` within `words_left` words: whole when it fits, else its complete sentences that fit,
@@ -443,6 +458,15 @@ mod tests {
         assert_eq!(
             shaped,
             "The `reserve` method sets stock aside for an order.\n- `sku`: the item.\n- `count`: how many.\n- The units left.\n- Raises `OutOfStock`."
+        );
+    }
+
+    #[test]
+    fn numbered_labelled_and_repeated_bullets_under_a_summary_are_plain_bullets() {
+        let raw = "Removes duplicate elements from an array.\n- 1. Removes duplicate elements from an array.\n- 2. **Inputs**: Takes an array and a key function.\n- 3. Returns a new array.";
+        assert_eq!(
+            shape_hover(raw),
+            "Removes duplicate elements from an array.\n- Takes an array and a key function.\n- Returns a new array."
         );
     }
 

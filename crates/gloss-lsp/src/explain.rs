@@ -78,7 +78,7 @@ pub async fn prepare(
     }
     let request = ExplainRequest {
         key,
-        messages: prepared.messages.clone(),
+        prompt: prepared.prompt(),
         kind,
         max_tokens,
         priority,

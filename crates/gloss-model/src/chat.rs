@@ -39,6 +39,23 @@ impl Message {
             content: content.into(),
         }
     }
+
+    /// The start of the assistant's answer, for the model to continue (see [`encode_chatml`]).
+    pub fn assistant(content: impl Into<String>) -> Self {
+        Self {
+            role: Role::Assistant,
+            content: content.into(),
+        }
+    }
+}
+
+/// The messages before an answer the assistant is to continue, and that answer's start: a
+/// conversation that ends with an assistant message is continued from it, not answered anew.
+fn split_answer_start(messages: &[Message]) -> (&[Message], Option<&str>) {
+    match messages.split_last() {
+        Some((last, before)) if last.role == Role::Assistant => (before, Some(&last.content)),
+        _ => (messages, None),
+    }
 }
 
 const IM_START: &str = "<|im_start|>";
@@ -46,6 +63,7 @@ const IM_END: &str = "<|im_end|>";
 
 /// The prompt exactly as text, for `--dry-run` and for comparing with other engines.
 pub fn render_chatml(messages: &[Message]) -> String {
+    let (messages, answer_start) = split_answer_start(messages);
     let mut text = String::new();
     for message in messages {
         text.push_str(IM_START);
@@ -58,6 +76,7 @@ pub fn render_chatml(messages: &[Message]) -> String {
     text.push_str(IM_START);
     text.push_str(Role::Assistant.identifier());
     text.push('\n');
+    text.push_str(answer_start.unwrap_or_default());
     text
 }
 
@@ -77,6 +96,7 @@ pub fn encode_chatml(
     let im_end = tokenizer
         .token_id(IM_END)
         .ok_or("the model's vocabulary has no <|im_end|> token: it is not a ChatML model")?;
+    let (messages, answer_start) = split_answer_start(messages);
     let mut ids: Vec<u32> = bos.into_iter().collect();
     for message in messages {
         ids.push(im_start);
@@ -88,6 +108,7 @@ pub fn encode_chatml(
         ids.extend(tokenizer.encode("\n", false));
     }
     ids.push(im_start);
-    ids.extend(tokenizer.encode("assistant\n", false));
+    let header = format!("assistant\n{}", answer_start.unwrap_or_default());
+    ids.extend(tokenizer.encode(&header, false));
     Ok(ids)
 }

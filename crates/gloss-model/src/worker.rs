@@ -11,10 +11,10 @@ use std::thread::JoinHandle;
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::cancel::CancelToken;
-use crate::chat::{Message, encode_chatml};
+use crate::chat::{Message, encode_chatml, render_chatml};
 use crate::engine::{LoadedModel, ModelInfo};
 use crate::error::ModelError;
-use crate::generate::{GenerateParams, Generation, StopReason, generate};
+use crate::generate::{DraftStats, GenerateParams, Generation, StopReason, generate};
 use crate::tokenizer::Tokenizer;
 
 /// Who is waiting: an explicit command beats a hover, and a hover beats background prefetch.
@@ -29,8 +29,60 @@ pub enum Priority {
 pub enum Prompt {
     /// A ChatML conversation for the assistant to continue.
     Chat(Vec<Message>),
+    /// A conversation whose answer opens with a sentence the model writes first in another form.
+    Led(LedChat),
     /// Raw token ids, used by benchmarks.
     Tokens(Vec<u32>),
+}
+
+impl Prompt {
+    /// The conversation, for backends that take messages (a lead is a refinement they may skip).
+    pub fn messages(&self) -> Option<&[Message]> {
+        match self {
+            Prompt::Chat(messages) => Some(messages),
+            Prompt::Led(led) => Some(&led.messages),
+            Prompt::Tokens(_) => None,
+        }
+    }
+
+    /// The prompt as text, exactly as the model reads it, for `--dry-run` and for running the
+    /// same request through another engine. A led prompt shows its first step and then says how
+    /// the answer continues.
+    pub fn render(&self) -> String {
+        match self {
+            Prompt::Chat(messages) => render_chatml(messages),
+            Prompt::Led(led) => {
+                let mut leading = led.messages.clone();
+                leading.push(Message::assistant(led.lead.clone()));
+                format!(
+                    "{}\n\n[then the first sentence written above opens the answer: the same \
+conversation, its answer continued from that sentence and {:?}]\n",
+                    render_chatml(&leading),
+                    led.then
+                )
+            }
+            Prompt::Tokens(ids) => format!("{ids:?}"),
+        }
+    }
+}
+
+/// A conversation answered in two steps. A small model writes a better one-sentence summary as the
+/// first line of a doc comment, the form it has seen most, than when asked for one in prose; so
+/// the answer is first begun as the code's doc comment (`lead`), the sentence the model writes there
+/// is taken, and the real answer is then generated with that sentence as its start. The second
+/// step re-uses the cached prompt, so the lead costs only its own few tokens.
+#[derive(Clone, Debug)]
+pub struct LedChat {
+    pub messages: Vec<Message>,
+    /// The start of the first answer, for the model to continue (a doc comment's opening).
+    pub lead: String,
+    /// Tokens the first step may generate.
+    pub lead_max_tokens: usize,
+    /// The wanted sentence, once the text written after `lead` holds it whole; the flag says the
+    /// first step has ended, so whatever is there is all there will be.
+    pub take: fn(&str, bool) -> Option<String>,
+    /// What follows the sentence at the start of the real answer.
+    pub then: &'static str,
 }
 
 #[derive(Clone, Debug)]
@@ -285,6 +337,7 @@ fn run_job(model: &mut LoadedModel, queued: &Queued) -> Result<Generation, Model
     let prompt = match &job.prompt {
         Prompt::Chat(messages) => encode_chatml(model.tokenizer(), model.bos(), messages)
             .map_err(ModelError::Inference)?,
+        Prompt::Led(led) => return run_led_job(model, queued, led),
         Prompt::Tokens(ids) => ids.clone(),
     };
     if job.cancel.is_cancelled() {
@@ -293,11 +346,88 @@ fn run_job(model: &mut LoadedModel, queued: &Queued) -> Result<Generation, Model
     let _ = queued.events.send(JobEvent::Started {
         prompt_tokens: prompt.len(),
     });
-    // A panic inside candle must cost this job, not the thread that every later job needs.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    guarded(|| {
         generate(model, &prompt, &job.params, &job.cancel, &mut |text| {
             let _ = queued.events.send(JobEvent::Text(text.to_owned()));
         })
-    }))
-    .unwrap_or_else(|_| Err(ModelError::Inference("the forward pass panicked".into())))
+    })
+}
+
+fn run_led_job(
+    model: &mut LoadedModel,
+    queued: &Queued,
+    led: &LedChat,
+) -> Result<Generation, ModelError> {
+    let job = &queued.job;
+    let mut leading = led.messages.clone();
+    leading.push(Message::assistant(led.lead.clone()));
+    let prompt =
+        encode_chatml(model.tokenizer(), model.bos(), &leading).map_err(ModelError::Inference)?;
+    if job.cancel.is_cancelled() {
+        return Ok(Generation::empty(prompt.len(), StopReason::Cancelled));
+    }
+    let _ = queued.events.send(JobEvent::Started {
+        prompt_tokens: prompt.len(),
+    });
+    // The first step stops as soon as the sentence is whole, or when the job is cancelled.
+    let step_done = CancelToken::new();
+    let mut written = String::new();
+    let mut sentence = None;
+    let params = GenerateParams {
+        max_tokens: led.lead_max_tokens,
+        ..job.params.clone()
+    };
+    let first = guarded(|| {
+        generate(model, &prompt, &params, &step_done, &mut |text| {
+            written.push_str(text);
+            if sentence.is_none() {
+                sentence = (led.take)(&written, false);
+            }
+            if sentence.is_some() || job.cancel.is_cancelled() {
+                step_done.cancel();
+            }
+        })
+    })?;
+    if job.cancel.is_cancelled() {
+        return Ok(Generation {
+            text: String::new(),
+            ..first
+        });
+    }
+    let sentence = sentence.or_else(|| (led.take)(&written, true));
+    let mut answering = led.messages.clone();
+    let start = sentence.map(|sentence| format!("{sentence}{}", led.then));
+    if let Some(start) = &start {
+        answering.push(Message::assistant(start.clone()));
+        let _ = queued.events.send(JobEvent::Text(start.clone()));
+    }
+    let prompt =
+        encode_chatml(model.tokenizer(), model.bos(), &answering).map_err(ModelError::Inference)?;
+    let second = guarded(|| {
+        generate(model, &prompt, &job.params, &job.cancel, &mut |text| {
+            let _ = queued.events.send(JobEvent::Text(text.to_owned()));
+        })
+    })?;
+    Ok(Generation {
+        text: format!("{}{}", start.unwrap_or_default(), second.text),
+        prompt_tokens: first.prompt_tokens + second.prompt_tokens,
+        generated_tokens: first.generated_tokens + second.generated_tokens,
+        prefill_seconds: first.prefill_seconds + second.prefill_seconds,
+        generate_seconds: first.generate_seconds + second.generate_seconds,
+        reused_prompt_tokens: first.reused_prompt_tokens + second.reused_prompt_tokens,
+        draft: DraftStats {
+            verify_steps: first.draft.verify_steps + second.draft.verify_steps,
+            drafted: first.draft.drafted + second.draft.drafted,
+            accepted: first.draft.accepted + second.draft.accepted,
+        },
+        ..second
+    })
+}
+
+/// A panic inside candle must cost this job, not the thread that every later job needs.
+fn guarded(
+    step: impl FnOnce() -> Result<Generation, ModelError>,
+) -> Result<Generation, ModelError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(step))
+        .unwrap_or_else(|_| Err(ModelError::Inference("the forward pass panicked".into())))
 }

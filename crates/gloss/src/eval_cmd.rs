@@ -24,12 +24,16 @@ pub struct EvalArgs {
     /// "Explain this code", the answer as it comes).
     #[arg(long, default_value = "gloss")]
     prompt: PromptStyle,
+    /// `hover`, `full` (scored by its summary, like the hover) or `doc-comment` (scored by its
+    /// first sentence).
+    #[arg(long, default_value = "hover")]
+    kind: ExplanationKind,
     #[arg(long, default_value = "standard")]
     level: Level,
     /// Only the first N cases.
     #[arg(long)]
     limit: Option<usize>,
-    /// Tokens to generate per case (default: the hover's bound).
+    /// Tokens to generate per case (default: the kind's bound).
     #[arg(long)]
     max_tokens: Option<usize>,
     /// Tokens drafted from the prompt per step (0: plain one-token decoding; the answer is the
@@ -57,24 +61,31 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let embedder = Embedder::load(&weights, &vocab)?;
     let worker = ModelWorker::spawn(resolved.path.clone());
     worker.wait_ready()?;
-    let max_tokens = args
-        .max_tokens
-        .unwrap_or(ExplanationKind::Hover.default_max_tokens());
+    let max_tokens = args.max_tokens.unwrap_or(args.kind.default_max_tokens());
     let params = GenerateParams {
         max_tokens,
         draft_tokens: args.draft_tokens,
         ..GenerateParams::default()
     };
     eprintln!(
-        "gloss eval: {} cases, model {}, prompt {:?}, level {}",
+        "gloss eval: {} cases, model {}, prompt {:?}, kind {}, level {}",
         cases.len(),
         resolved.id,
         args.prompt,
+        args.kind.identifier(),
         args.level.identifier()
     );
     let mut outcomes: Vec<CaseOutcome> = Vec::new();
     for case in &cases {
-        let outcome = evaluate_case(case, &worker, &embedder, args.prompt, args.level, &params)?;
+        let outcome = evaluate_case(
+            case,
+            &worker,
+            &embedder,
+            args.prompt,
+            args.kind,
+            args.level,
+            &params,
+        )?;
         eprintln!(
             "{:<8} {:<28} similarity {:.3}  words {:>3}  quoted {:>2}  unknown {:<24} {:>5.1}s",
             outcome.id,
@@ -92,14 +103,16 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "| model | prompt | cases | summary similarity | quoted names that exist (before check) | words max / mean | s per case | draft accepted per step | prompt reused |"
+        "| model | prompt | kind | level | cases | summary similarity | quoted names that exist (before check) | words max / mean | defining sentences per case | s per case (median) | draft accepted per step | prompt reused |"
     )?;
-    writeln!(out, "|---|---|---|---|---|---|---|---|---|")?;
+    writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|")?;
     writeln!(
         out,
-        "| {} | {:?} | {} | {:.3} | {:.1}% ({:.1}%) of {} | {} / {:.0} | {:.2} | {:.2} | {:.0}% |",
+        "| {} | {:?} | {} | {} | {} | {:.3} | {:.1}% ({:.1}%) of {} | {} / {:.0} | {:.2} | {:.2} ({:.2}) | {:.2} | {:.0}% |",
         resolved.id,
         args.prompt,
+        args.kind.identifier(),
+        args.level.identifier(),
         summary.cases,
         summary.mean_similarity,
         summary.grounded_share * 100.0,
@@ -107,7 +120,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         summary.quoted,
         summary.max_words,
         summary.mean_words,
+        summary.mean_definitions,
         summary.mean_seconds,
+        summary.median_seconds,
         summary.accepted_per_step,
         summary.reused_prompt_share * 100.0
     )?;
@@ -115,6 +130,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         let object = json!({
             "model": { "id": resolved.id, "sha256": resolved.sha256 },
             "prompt": args.prompt,
+            "kind": args.kind.identifier(),
             "level": args.level.identifier(),
             "max_tokens": max_tokens,
             "summary": summary,

@@ -9,8 +9,7 @@ use gloss_explain::{
     shape_answer,
 };
 use gloss_model::catalog::{Catalog, Progress, resolve_model};
-use gloss_model::chat::render_chatml;
-use gloss_model::{CancelToken, GenerateParams, Job, JobEvent, ModelWorker, Priority, Prompt};
+use gloss_model::{CancelToken, GenerateParams, Job, JobEvent, ModelWorker, Priority};
 use gloss_syntax::{Document, Language, PickOptions, Position, PositionEncoding, pick_at};
 use serde_json::json;
 
@@ -75,7 +74,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
     };
 
     if args.dry_run {
-        let prompt = render_chatml(&prepared.messages);
+        let prompt = prepared.prompt().render();
         let known = Catalog::builtin().get(&model_spec).ok();
         if args.json {
             let object = json!({
@@ -132,7 +131,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
         );
     }
     let events = generator.submit(Job {
-        prompt: Prompt::Chat(prepared.messages.clone()),
+        prompt: prepared.prompt(),
         params: GenerateParams {
             max_tokens: args.max_tokens.unwrap_or(kind.default_max_tokens()),
             ..GenerateParams::default()

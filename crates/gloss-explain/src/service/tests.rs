@@ -5,6 +5,8 @@ use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use gloss_model::Message;
+
 use super::*;
 use crate::cache::{CacheLimits, KeyInput};
 use crate::level::Level;
@@ -77,9 +79,7 @@ impl Mock {
                     continue;
                 }
                 let MockJob { job, events, .. } = queue.pop().unwrap();
-                let Prompt::Chat(messages) = &job.prompt else {
-                    unreachable!()
-                };
+                let messages = job.prompt.messages().unwrap();
                 let subject = messages.last().unwrap().content.clone();
                 if failed {
                     let _ = events.send(JobEvent::Finished(Err(ModelError::Unavailable(
@@ -213,7 +213,7 @@ fn key(subject: &str) -> CacheKey {
 fn request(subject: &str, priority: Priority) -> ExplainRequest {
     ExplainRequest {
         key: key(subject),
-        messages: vec![Message::user(subject)],
+        prompt: Prompt::Chat(vec![Message::user(subject)]),
         kind: ExplanationKind::Hover,
         max_tokens: 100,
         priority,
