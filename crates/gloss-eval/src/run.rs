@@ -19,10 +19,13 @@ use crate::metrics::{
 
 /// How the model is asked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum PromptStyle {
-    /// The product: context, format instructions, grounding check and hover shaping.
+    /// The product: context, format instructions, the doc-comment lead, grounding check and
+    /// hover shaping.
     Gloss,
+    /// The product without the doc-comment lead (`gloss_explain::lead`), to measure what it wins.
+    GlossUnled,
     /// The baseline: "Explain this code" and the code, the answer taken as it comes.
     Plain,
 }
@@ -33,8 +36,9 @@ impl std::str::FromStr for PromptStyle {
         match s {
             "gloss" => Ok(PromptStyle::Gloss),
             "plain" => Ok(PromptStyle::Plain),
+            "gloss-unled" => Ok(PromptStyle::GlossUnled),
             other => Err(format!(
-                "unknown prompt style `{other}` (expected gloss or plain)"
+                "unknown prompt style `{other}` (expected gloss, gloss-unled or plain)"
             )),
         }
     }
@@ -89,6 +93,7 @@ pub fn prepare_case(
     let known = (*prepared.known_names).clone();
     let prompt = match style {
         PromptStyle::Gloss => prepared.prompt(),
+        PromptStyle::GlossUnled => Prompt::Chat(prepared.messages),
         PromptStyle::Plain => Prompt::Chat(vec![Message::user(format!(
             "Explain this code:\n```{}\n{}\n```",
             language.identifier(),
@@ -126,7 +131,7 @@ pub fn evaluate_case(
     let raw = generation.text.trim();
     let before = check(raw, &known);
     let text = match style {
-        PromptStyle::Gloss => {
+        PromptStyle::Gloss | PromptStyle::GlossUnled => {
             let finished = finished_text(&generation);
             let grounded = drop_ungrounded(kind, &finished, &known);
             shape_answer(kind, &grounded.text)
@@ -140,7 +145,7 @@ pub fn evaluate_case(
     let mut similarity = 0.0f32;
     // A doc comment is judged by its summary line alone, as `pydoc` and rustdoc's index show it.
     let candidates = match (style, kind) {
-        (PromptStyle::Gloss, ExplanationKind::DocComment) => {
+        (PromptStyle::Gloss | PromptStyle::GlossUnled, ExplanationKind::DocComment) => {
             doc_comment_summary(&text).into_iter().collect()
         }
         _ => summary_candidates(&text),

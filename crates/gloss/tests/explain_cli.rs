@@ -69,7 +69,10 @@ fn dry_run_shows_the_prompt_without_a_model() {
     let object: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     let prompt = object["prompt"].as_str().unwrap();
     assert!(prompt.starts_with("<|im_start|>system\n"));
-    assert!(prompt.ends_with("<|im_start|>assistant\n"));
+    // A hover's answer is begun as the method's docstring, whose first sentence leads the answer.
+    assert!(prompt.contains(
+        "<|im_start|>assistant\n```python\ndef reserve(self, sku: str, count: int) -> int:\n    \"\"\"\n"
+    ));
     assert!(prompt.contains("def reserve(self, sku: str, count: int) -> int:"));
     assert!(
         prompt.contains("class Inventory"),
