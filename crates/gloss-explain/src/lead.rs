@@ -7,7 +7,7 @@
 //! sentence there becomes the hover's summary, and the bullets follow it (see
 //! [`gloss_model::LedChat`]).
 
-use gloss_model::{LedChat, Message};
+use gloss_model::{LedChat, Message, TakeSentence};
 use gloss_syntax::Language;
 
 /// Tokens the doc comment's first sentence may take; a longer one is not a summary.
@@ -15,11 +15,21 @@ const LEAD_MAX_TOKENS: usize = 48;
 /// A "sentence" of fewer words is a label ("Constructor."), not a summary.
 const MIN_WORDS: usize = 3;
 
+/// What follows the summary in a hover: its bullets.
+pub const THEN_BULLETS: &str = "\n- ";
+/// What follows the summary in a doc comment: the paragraph about parameters, result and errors.
+pub const THEN_PARAGRAPH: &str = "\n\n";
+
 /// The conversation `messages`, answered after a lead that has the model write `code`'s doc
-/// comment first.
-pub fn lead_for(language: Language, code: &str, messages: Vec<Message>) -> LedChat {
+/// comment first; the answer goes on from its first sentence with `then`.
+pub fn lead_for(
+    language: Language,
+    code: &str,
+    messages: Vec<Message>,
+    then: &'static str,
+) -> LedChat {
     let fence = language.identifier();
-    let (lead, take): (String, fn(&str, bool) -> Option<String>) = match language {
+    let (lead, take): (String, TakeSentence) = match language {
         Language::Python => (
             format!("```{fence}\n{}\"\"\"", python_signature_and_indent(code)),
             take_from_docstring,
@@ -39,7 +49,7 @@ pub fn lead_for(language: Language, code: &str, messages: Vec<Message>) -> LedCh
         lead,
         lead_max_tokens: LEAD_MAX_TOKENS,
         take,
-        then: "\n- ",
+        then,
     }
 }
 
@@ -159,10 +169,10 @@ fn sentence_end(text: &str) -> Option<usize> {
     for (i, &b) in bytes.iter().enumerate() {
         match b {
             b'`' => in_code = !in_code,
-            b'.' | b'!' | b'?' if !in_code => {
-                if bytes.get(i + 1).is_some_and(u8::is_ascii_whitespace) {
-                    return Some(i + 1);
-                }
+            b'.' | b'!' | b'?'
+                if !in_code && bytes.get(i + 1).is_some_and(u8::is_ascii_whitespace) =>
+            {
+                return Some(i + 1);
             }
             _ => {}
         }
@@ -177,7 +187,12 @@ mod tests {
     #[test]
     fn a_python_lead_opens_the_docstring_under_the_signature() {
         let code = "@cache\ndef total(values,\n          start=0):\n    return sum(values, start)";
-        let led = lead_for(Language::Python, code, vec![Message::user("Explain")]);
+        let led = lead_for(
+            Language::Python,
+            code,
+            vec![Message::user("Explain")],
+            THEN_BULLETS,
+        );
         assert_eq!(
             led.lead,
             "```python\n@cache\ndef total(values,\n          start=0):\n    \"\"\""

@@ -6,7 +6,7 @@ use gloss_model::{Message, Prompt};
 use gloss_syntax::{Context, ContextOptions, Document, Region, gather_context};
 
 use crate::grounding::KnownNames;
-use crate::lead::lead_for;
+use crate::lead::{THEN_BULLETS, THEN_PARAGRAPH, lead_for};
 use crate::level::{ExplanationKind, Level};
 use crate::prompt::{PromptInput, build_messages};
 
@@ -61,18 +61,21 @@ pub fn prepare(
 }
 
 impl PreparedExplanation {
-    /// What the model is given: a hover's answer is led by the code's doc comment (see
-    /// [`crate::lead`]); the full explanation and the doc comment are asked for as they are.
+    /// What the model is given: every answer is led by the code's doc comment (see
+    /// [`crate::lead`]), whose first sentence becomes its summary; a hover's bullets follow it,
+    /// a full explanation's sections and a doc comment's paragraph after a blank line.
     pub fn prompt(&self) -> Prompt {
-        match self.kind {
-            ExplanationKind::Hover => Prompt::Led(lead_for(
+        let led = |then| {
+            Prompt::Led(lead_for(
                 self.context.language,
                 &self.context.code,
                 self.messages.clone(),
-            )),
-            ExplanationKind::Full | ExplanationKind::DocComment => {
-                Prompt::Chat(self.messages.clone())
-            }
+                then,
+            ))
+        };
+        match self.kind {
+            ExplanationKind::Hover => led(THEN_BULLETS),
+            ExplanationKind::Full | ExplanationKind::DocComment => led(THEN_PARAGRAPH),
         }
     }
 }

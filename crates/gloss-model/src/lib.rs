@@ -18,4 +18,6 @@ pub use error::ModelError;
 pub use generate::{
     DEFAULT_DRAFT_TOKENS, DraftStats, GenerateParams, Generation, Sampling, StopReason, generate,
 };
-pub use worker::{Job, JobEvent, LedChat, LoadState, ModelWorker, Priority, Prompt, ReadyModel};
+pub use worker::{
+    Job, JobEvent, LedChat, LoadState, ModelWorker, Priority, Prompt, ReadyModel, TakeSentence,
+};

@@ -66,6 +66,9 @@ conversation, its answer continued from that sentence and {:?}]\n",
     }
 }
 
+/// Finds the wanted sentence in the text written so far; the flag says the text is complete.
+pub type TakeSentence = fn(&str, bool) -> Option<String>;
+
 /// A conversation answered in two steps. A small model writes a better one-sentence summary as the
 /// first line of a doc comment, the form it has seen most, than when asked for one in prose; so
 /// the answer is first begun as the code's doc comment (`lead`), the sentence the model writes there
@@ -80,7 +83,7 @@ pub struct LedChat {
     pub lead_max_tokens: usize,
     /// The wanted sentence, once the text written after `lead` holds it whole; the flag says the
     /// first step has ended, so whatever is there is all there will be.
-    pub take: fn(&str, bool) -> Option<String>,
+    pub take: TakeSentence,
     /// What follows the sentence at the start of the real answer.
     pub then: &'static str,
 }

@@ -81,6 +81,31 @@ fn dry_run_shows_the_prompt_without_a_model() {
     assert!(object.get("explanation").is_none());
 }
 
+#[test]
+fn a_full_explanation_is_led_by_the_docstring_too_and_goes_on_after_a_blank_line() {
+    let output = gloss(&[
+        "explain",
+        "examples/inventory.py:41",
+        "--full",
+        "--dry-run",
+        "--json",
+    ]);
+    assert!(output.status.success(), "stderr: {}", stderr(&output));
+    let object: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let prompt = object["prompt"].as_str().unwrap();
+    assert!(
+        prompt.contains("**How it works**"),
+        "the full form's instructions"
+    );
+    assert!(
+        prompt.contains(r#"continued from that sentence and "\n\n"]"#),
+        "{prompt}"
+    );
+    assert!(prompt.contains(
+        "<|im_start|>assistant\n```python\ndef reserve(self, sku: str, count: int) -> int:\n    \"\"\"\n"
+    ));
+}
+
 fn assert_fails_with(args: &[&str], needle: &str) {
     let output = gloss(args);
     assert!(!output.status.success(), "expected failure for {args:?}");
