@@ -15,41 +15,77 @@ const LEAD_MAX_TOKENS: usize = 48;
 /// A "sentence" of fewer words is a label ("Constructor."), not a summary.
 const MIN_WORDS: usize = 3;
 
-/// What follows the summary in a hover: its bullets.
-pub const THEN_BULLETS: &str = "\n- ";
-/// What follows the summary in a doc comment: the paragraph about parameters, result and errors.
-pub const THEN_PARAGRAPH: &str = "\n\n";
+/// How an answer goes on from the doc comment its lead had the model begin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AfterLead {
+    /// The comment's first sentence, then the hover's bullets.
+    Bullets,
+    /// The comment's first sentence, then a blank line and the full explanation's sections.
+    Sections,
+    /// The whole comment, as the model wrote it in the code, is the answer: the doc comment kind.
+    WholeComment,
+}
 
 /// The conversation `messages`, answered after a lead that has the model write `code`'s doc
-/// comment first; the answer goes on from its first sentence with `then`.
+/// comment first.
 pub fn lead_for(
     language: Language,
     code: &str,
     messages: Vec<Message>,
-    then: &'static str,
+    after: AfterLead,
 ) -> LedChat {
     let fence = language.identifier();
+    let whole = after == AfterLead::WholeComment;
     let (lead, take): (String, TakeSentence) = match language {
         Language::Python => (
             format!("```{fence}\n{}\"\"\"", python_signature_and_indent(code)),
-            take_from_docstring,
+            if whole {
+                whole_docstring
+            } else {
+                take_from_docstring
+            },
         ),
         // Rust's and Go's doc comments come before the item, as lines of their own.
-        Language::Rust => (format!("```{fence}\n///"), take_from_line_comment),
-        Language::Go => (format!("```{fence}\n//"), take_from_line_comment),
+        Language::Rust | Language::Go => (
+            format!(
+                "```{fence}\n{}",
+                if language == Language::Rust {
+                    "///"
+                } else {
+                    "//"
+                }
+            ),
+            if whole {
+                whole_line_comment
+            } else {
+                take_from_line_comment
+            },
+        ),
         Language::JavaScript
         | Language::TypeScript
         | Language::Tsx
         | Language::Java
         | Language::C
-        | Language::Cpp => (format!("```{fence}\n/**\n *"), take_from_block_comment),
+        | Language::Cpp => (
+            format!("```{fence}\n/**\n *"),
+            if whole {
+                whole_block_comment
+            } else {
+                take_from_block_comment
+            },
+        ),
     };
     LedChat {
         messages,
         lead,
-        lead_max_tokens: LEAD_MAX_TOKENS,
+        // A whole comment has the answer's own bound.
+        lead_max_tokens: if whole { usize::MAX } else { LEAD_MAX_TOKENS },
         take,
-        then,
+        then: match after {
+            AfterLead::Bullets => Some("\n- "),
+            AfterLead::Sections => Some("\n\n"),
+            AfterLead::WholeComment => None,
+        },
     }
 }
 
@@ -123,6 +159,71 @@ fn take_from_block_comment(written: &str, finished: bool) -> Option<String> {
     first_sentence(&lines, body.ends_with('\n'), closed || finished)
 }
 
+/// A docstring's whole text once its closing quotes are written, the lines under the first
+/// one dedented.
+fn whole_docstring(written: &str, _finished: bool) -> Option<String> {
+    let body = &written[..written.find("\"\"\"")?];
+    whole_comment(body.lines().map(str::to_owned).collect())
+}
+
+/// `///` or `//` lines, whole once a line that is not one of them follows.
+fn whole_line_comment(written: &str, _finished: bool) -> Option<String> {
+    let mut segments = written.split('\n');
+    let mut lines = vec![segments.next()?.trim_start_matches('/').to_owned()];
+    let rest: Vec<&str> = segments.collect();
+    for (index, line) in rest.iter().enumerate() {
+        let still_written = index + 1 == rest.len();
+        match line.trim_start().strip_prefix("//") {
+            Some(_) if still_written => return None,
+            Some(text) => lines.push(text.trim_start_matches(['/', '!']).to_owned()),
+            // A line still being written may yet become a comment line.
+            None if still_written && "//".starts_with(line.trim()) => return None,
+            None => return whole_comment(lines),
+        }
+    }
+    None
+}
+
+/// A `/** … */` block's lines, each after its `*`, once the block is closed.
+fn whole_block_comment(written: &str, _finished: bool) -> Option<String> {
+    let body = &written[..written.find("*/")?];
+    whole_comment(
+        body.lines()
+            .map(|line| {
+                let line = line.trim_start();
+                line.strip_prefix('*').unwrap_or(line).to_owned()
+            })
+            .collect(),
+    )
+}
+
+/// A comment's lines (markers gone) as its text: the first line trimmed, the others dedented by
+/// what they share, so nested lists and argument tables keep their shape; `None` when it does not
+/// open with a summary.
+fn whole_comment(mut lines: Vec<String>) -> Option<String> {
+    while lines.first().is_some_and(|line| line.trim().is_empty()) {
+        lines.remove(0);
+    }
+    while lines.last().is_some_and(|line| line.trim().is_empty()) {
+        lines.pop();
+    }
+    let trimmed: Vec<&str> = lines.iter().map(|line| line.trim()).collect();
+    first_sentence(&trimmed, true, true)?;
+    let shared_indent = lines
+        .iter()
+        .skip(1)
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| line.len() - line.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    let mut text = lines[0].trim().to_owned();
+    for line in &lines[1..] {
+        text.push('\n');
+        text.push_str(line.get(shared_indent..).unwrap_or("").trim_end());
+    }
+    Some(text)
+}
+
 /// The first sentence of the first paragraph of `lines` (comment markers removed), once it is
 /// whole: a full stop followed by more text or by the end of a complete line (`last_complete`
 /// says the last line is), or the paragraph's or comment's end (`ended`). `None` when that
@@ -191,13 +292,42 @@ mod tests {
             Language::Python,
             code,
             vec![Message::user("Explain")],
-            THEN_BULLETS,
+            AfterLead::Bullets,
         );
         assert_eq!(
             led.lead,
             "```python\n@cache\ndef total(values,\n          start=0):\n    \"\"\""
         );
-        assert_eq!(led.then, "\n- ");
+        assert_eq!(led.then, Some("\n- "));
+    }
+
+    #[test]
+    fn a_doc_comment_is_taken_whole_once_it_is_closed() {
+        let docstring = "Copy data from src to dst.\n\n    Args:\n        src: where from.\n    \"\"\"\n    return";
+        assert_eq!(whole_docstring(&docstring[..40], false), None);
+        assert_eq!(
+            whole_docstring(docstring, false).as_deref(),
+            Some("Copy data from src to dst.\n\nArgs:\n    src: where from.")
+        );
+        let rust = " Add two numbers.\n///\n/// # Panics\n/// On overflow.\npub fn";
+        assert_eq!(
+            whole_line_comment(" Add two numbers.\n/// # Pan", false),
+            None
+        );
+        assert_eq!(
+            whole_line_comment(rust, false).as_deref(),
+            Some("Add two numbers.\n\n# Panics\nOn overflow.")
+        );
+        assert_eq!(
+            whole_block_comment(" Returns the sum.\n * @param a the first\n */", false).as_deref(),
+            Some("Returns the sum.\n@param a the first")
+        );
+        // A comment that opens with a tag or a word is no summary: the answer is asked for plainly.
+        assert_eq!(whole_block_comment(" @param a\n */", false), None);
+        assert_eq!(
+            whole_docstring("Args:\n\n    a: x\n    \"\"\"", false),
+            None
+        );
     }
 
     #[test]

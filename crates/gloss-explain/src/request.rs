@@ -6,7 +6,7 @@ use gloss_model::{Message, Prompt};
 use gloss_syntax::{Context, ContextOptions, Document, Region, gather_context};
 
 use crate::grounding::KnownNames;
-use crate::lead::{THEN_BULLETS, THEN_PARAGRAPH, lead_for};
+use crate::lead::{AfterLead, lead_for};
 use crate::level::{ExplanationKind, Level};
 use crate::prompt::{PromptInput, build_messages};
 
@@ -62,8 +62,8 @@ pub fn prepare(
 
 impl PreparedExplanation {
     /// What the model is given: every answer is led by the code's doc comment (see
-    /// [`crate::lead`]), whose first sentence becomes its summary; a hover's bullets follow it,
-    /// a full explanation's sections and a doc comment's paragraph after a blank line.
+    /// [`crate::lead`]): its first sentence opens a hover (bullets follow) and a full explanation
+    /// (sections follow), and the doc comment kind is that comment whole.
     pub fn prompt(&self) -> Prompt {
         let led = |then| {
             Prompt::Led(lead_for(
@@ -74,8 +74,9 @@ impl PreparedExplanation {
             ))
         };
         match self.kind {
-            ExplanationKind::Hover => led(THEN_BULLETS),
-            ExplanationKind::Full | ExplanationKind::DocComment => led(THEN_PARAGRAPH),
+            ExplanationKind::Hover => led(AfterLead::Bullets),
+            ExplanationKind::Full => led(AfterLead::Sections),
+            ExplanationKind::DocComment => led(AfterLead::WholeComment),
         }
     }
 }

@@ -406,6 +406,10 @@ fn cut_to_words(text: &str, words_left: &mut usize) -> String {
     format!("{}…", kept.trim_end_matches([',', ';', ':']))
 }
 
+fn indent_of(line: &str) -> usize {
+    line.len() - line.trim_start().len()
+}
+
 fn shape_doc_comment(raw: &str) -> String {
     let outside_fences = strip_code_blocks(raw);
     // A model that wraps the whole comment in a fence still gave the comment.
@@ -417,7 +421,13 @@ fn shape_doc_comment(raw: &str) -> String {
     } else {
         outside_fences
     };
-    let mut lines: Vec<&str> = text
+    let shared_indent = text
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(indent_of)
+        .min()
+        .unwrap_or(0);
+    let mut lines: Vec<String> = text
         .lines()
         .map(|line| {
             let trimmed = line.trim();
@@ -427,7 +437,7 @@ fn shape_doc_comment(raw: &str) -> String {
                 .map(str::trim)
                 .unwrap_or(trimmed);
             // `# Errors` is a rustdoc section heading, not a comment marker.
-            if is_section_heading(unmarked) {
+            let unmarked = if is_section_heading(unmarked) {
                 unmarked
             } else {
                 unmarked
@@ -435,8 +445,13 @@ fn shape_doc_comment(raw: &str) -> String {
                     .map(str::trim)
                     .unwrap_or(unmarked)
             }
+            .trim_matches('"');
+            // Nested lines (an argument under `Args:`) keep their place under their heading.
+            match unmarked {
+                "" => String::new(),
+                text => format!("{}{text}", " ".repeat(indent_of(line) - shared_indent)),
+            }
         })
-        .map(|line| line.trim_matches('"'))
         .collect();
     while lines.first().is_some_and(|l| l.is_empty()) {
         lines.remove(0);

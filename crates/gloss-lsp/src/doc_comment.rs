@@ -202,6 +202,13 @@ fn line_end_with_break(text: &str, offset: usize) -> usize {
 /// The model's text as plain lines: no code fences, no comment markers (small models add them
 /// although asked not to), no trailing blanks, at most one blank line in a row.
 pub fn clean(model_text: &str) -> Vec<String> {
+    let indent_of = |line: &str| line.len() - line.trim_start().len();
+    let shared_indent = model_text
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(indent_of)
+        .min()
+        .unwrap_or(0);
     let mut lines: Vec<String> = Vec::new();
     for raw in model_text.lines() {
         let mut line = raw.trim();
@@ -226,7 +233,13 @@ pub fn clean(model_text: &str) -> Vec<String> {
         if line.is_empty() && lines.last().is_none_or(|last| last.is_empty()) {
             continue;
         }
-        lines.push(line.to_owned());
+        // Nested lines (an argument under `Args:`) keep their place under their heading.
+        let nesting = if line.is_empty() {
+            0
+        } else {
+            indent_of(raw) - shared_indent
+        };
+        lines.push(format!("{}{line}", " ".repeat(nesting)));
     }
     while lines.last().is_some_and(|last| last.is_empty()) {
         lines.pop();
@@ -324,6 +337,21 @@ mod tests {
     fn one_line_python_bodies_take_no_docstring() {
         let (existing, _) = write(Language::Python, "def f(): return 1\n", "return", "x");
         assert_eq!(existing, None);
+    }
+
+    #[test]
+    fn nested_lines_keep_their_place_in_a_docstring() {
+        let text = "def copy(src, dst):\n    return dst.write(src.read())\n";
+        let (_, out) = write(
+            Language::Python,
+            text,
+            "return",
+            "Copy src into dst.\n\nArgs:\n    src: where from.\n    dst: where to.",
+        );
+        assert_eq!(
+            out,
+            "def copy(src, dst):\n    \"\"\"Copy src into dst.\n\n    Args:\n        src: where from.\n        dst: where to.\n    \"\"\"\n    return dst.write(src.read())\n"
+        );
     }
 
     #[test]

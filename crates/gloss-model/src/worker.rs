@@ -58,7 +58,7 @@ impl Prompt {
                     "{}\n\n[then the first sentence written above opens the answer: the same \
 conversation, its answer continued from that sentence and {:?}]\n",
                     render_chatml(&leading),
-                    led.then
+                    led.then.unwrap_or_default()
                 )
             }
             Prompt::Tokens(ids) => format!("{ids:?}"),
@@ -84,8 +84,9 @@ pub struct LedChat {
     /// The wanted sentence, once the text written after `lead` holds it whole; the flag says the
     /// first step has ended, so whatever is there is all there will be.
     pub take: TakeSentence,
-    /// What follows the sentence at the start of the real answer.
-    pub then: &'static str,
+    /// What follows the sentence at the start of the real answer; `None` when what `take`
+    /// returns is the whole answer (a doc comment taken whole from the lead's continuation).
+    pub then: Option<&'static str>,
 }
 
 #[derive(Clone, Debug)]
@@ -376,8 +377,9 @@ fn run_led_job(
     let step_done = CancelToken::new();
     let mut written = String::new();
     let mut sentence = None;
+    // The two steps share the job's token bound, so a led answer is no longer than a plain one.
     let params = GenerateParams {
-        max_tokens: led.lead_max_tokens,
+        max_tokens: led.lead_max_tokens.min(job.params.max_tokens),
         ..job.params.clone()
     };
     let first = guarded(|| {
@@ -398,19 +400,46 @@ fn run_led_job(
         });
     }
     let sentence = sentence.or_else(|| (led.take)(&written, true));
+    let start = match (led.then, sentence) {
+        // The comment is done, and so is the answer.
+        (None, Some(whole)) => {
+            let _ = queued.events.send(JobEvent::Text(whole.clone()));
+            return Ok(Generation {
+                text: whole,
+                stop_reason: StopReason::EndOfTurn,
+                ..first
+            });
+        }
+        (Some(then), Some(sentence)) => Some(format!("{sentence}{then}")),
+        (_, None) => None,
+    };
     let mut answering = led.messages.clone();
-    let start = sentence.map(|sentence| format!("{sentence}{}", led.then));
     if let Some(start) = &start {
         answering.push(Message::assistant(start.clone()));
         let _ = queued.events.send(JobEvent::Text(start.clone()));
     }
     let prompt =
         encode_chatml(model.tokenizer(), model.bos(), &answering).map_err(ModelError::Inference)?;
-    let second = guarded(|| {
-        generate(model, &prompt, &job.params, &job.cancel, &mut |text| {
-            let _ = queued.events.send(JobEvent::Text(text.to_owned()));
-        })
-    })?;
+    // The sentence is part of the answer, so it counts against the answer's bound; a lead that
+    // gave none left nothing in the answer.
+    let spent = if start.is_some() {
+        first.generated_tokens
+    } else {
+        0
+    };
+    let answer_params = GenerateParams {
+        max_tokens: job.params.max_tokens.saturating_sub(spent),
+        ..job.params.clone()
+    };
+    let second = if answer_params.max_tokens == 0 {
+        Generation::empty(0, StopReason::MaxTokens)
+    } else {
+        guarded(|| {
+            generate(model, &prompt, &answer_params, &job.cancel, &mut |text| {
+                let _ = queued.events.send(JobEvent::Text(text.to_owned()));
+            })
+        })?
+    };
     Ok(Generation {
         text: format!("{}{}", start.unwrap_or_default(), second.text),
         prompt_tokens: first.prompt_tokens + second.prompt_tokens,

@@ -43,12 +43,19 @@ fn led(take: fn(&str, bool) -> Option<String>) -> LedChat {
         lead: "```python\ndef total(values, start=0):\n    \"\"\"".into(),
         lead_max_tokens: 24,
         take,
-        then: "\n- ",
+        then: Some("\n- "),
     }
 }
 
-/// The answer's text, the text streamed on the way, and how it ended.
-fn answer(worker: &ModelWorker, prompt: Prompt, max_tokens: usize) -> (String, String, StopReason) {
+struct Answer {
+    text: String,
+    /// What was streamed on the way.
+    streamed: String,
+    stop: StopReason,
+    generated_tokens: usize,
+}
+
+fn answer(worker: &ModelWorker, prompt: Prompt, max_tokens: usize) -> Answer {
     answer_with(worker, prompt, max_tokens, CancelToken::new())
 }
 
@@ -57,7 +64,7 @@ fn answer_with(
     prompt: Prompt,
     max_tokens: usize,
     cancel: CancelToken,
-) -> (String, String, StopReason) {
+) -> Answer {
     let events = worker.submit(Job {
         prompt,
         params: GenerateParams {
@@ -73,7 +80,12 @@ fn answer_with(
             JobEvent::Text(piece) => streamed.push_str(&piece),
             JobEvent::Finished(outcome) => {
                 let generation = outcome.expect("generation succeeds");
-                return (generation.text, streamed, generation.stop_reason);
+                return Answer {
+                    text: generation.text,
+                    streamed,
+                    stop: generation.stop_reason,
+                    generated_tokens: generation.generated_tokens,
+                };
             }
             JobEvent::Started { .. } => {}
         }
@@ -90,26 +102,61 @@ fn a_led_answer_is_the_taken_sentence_then_the_answer_continued_from_it() {
         Prompt::Chat(messages)
     };
 
-    let (lead_text, _, _) = answer(&worker, chat_after(&led(first_line).lead), 24);
-    let sentence = first_line(&lead_text, true).expect("the model writes a docstring line");
+    let lead = led(first_line).lead;
+    // The led job stops its first step at the token that completes the line: find that token.
+    let (lead_tokens, sentence) = (1..=24)
+        .find_map(|tokens| {
+            let written = answer(&worker, chat_after(&lead), tokens).text;
+            first_line(&written, false).map(|sentence| (tokens, sentence))
+        })
+        .expect("the model writes a docstring line");
     let start = format!("{sentence}\n- ");
-    let (rest, _, _) = answer(&worker, chat_after(&start), 64);
+    // Both steps share the job's bound of 64 tokens.
+    let rest = answer(&worker, chat_after(&start), 64 - lead_tokens).text;
 
-    let (text, streamed, _) = answer(&worker, Prompt::Led(led(first_line)), 64);
-    assert_eq!(text, format!("{start}{rest}"));
-    assert_eq!(streamed, text, "what is streamed is the answer");
+    let led_answer = answer(&worker, Prompt::Led(led(first_line)), 64);
+    assert_eq!(led_answer.text, format!("{start}{rest}"));
+    assert_eq!(
+        led_answer.streamed, led_answer.text,
+        "what is streamed is the answer"
+    );
+    assert!(led_answer.generated_tokens <= 64);
+
+    // With nothing to follow it, what was taken is the whole answer.
+    let whole = LedChat {
+        then: None,
+        ..led(first_line)
+    };
+    let taken = answer(&worker, Prompt::Led(whole.clone()), 64);
+    assert_eq!(
+        (taken.text.as_str(), taken.stop),
+        (sentence.as_str(), StopReason::EndOfTurn)
+    );
+    assert_eq!(taken.streamed, taken.text);
+    let unled_whole = LedChat {
+        take: never,
+        ..whole
+    };
+    assert_eq!(
+        answer(&worker, Prompt::Led(unled_whole), 64).text,
+        answer(&worker, Prompt::Chat(messages()), 64).text
+    );
 
     // No sentence taken: the conversation is answered as if there had been no lead.
-    let (plain, _, _) = answer(&worker, Prompt::Chat(messages()), 64);
-    let (unled, _, _) = answer(&worker, Prompt::Led(led(never)), 64);
+    let plain = answer(&worker, Prompt::Chat(messages()), 64).text;
+    let unled = answer(&worker, Prompt::Led(led(never)), 64).text;
     assert_eq!(unled, plain);
 
     // A job cancelled before it runs says nothing.
     let cancel = CancelToken::new();
     cancel.cancel();
-    let (text, streamed, stop) = answer_with(&worker, Prompt::Led(led(first_line)), 64, cancel);
+    let cancelled = answer_with(&worker, Prompt::Led(led(first_line)), 64, cancel);
     assert_eq!(
-        (text.as_str(), streamed.as_str(), stop),
+        (
+            cancelled.text.as_str(),
+            cancelled.streamed.as_str(),
+            cancelled.stop
+        ),
         ("", "", StopReason::Cancelled)
     );
     worker.shutdown();
