@@ -24,10 +24,11 @@ pub struct Document {
     text: Arc<String>,
     lines: Arc<LineIndex>,
     tree: Option<Tree>,
-    /// Set when the last parse was abandoned for its slowness, at the byte it had reached.
-    abandoned_at: Option<usize>,
-    /// Edits since the tree was parsed, which [`Document::reparse`] has yet to parse.
-    needs_parse: bool,
+    /// Set when the last parse was abandoned for its slowness.
+    abandoned: Option<Abandoned>,
+    /// Where the first byte of the text changed since the last parse is, when an edit since then
+    /// is yet to be parsed by [`Document::reparse`].
+    edited_from: Option<usize>,
     /// Built on first use by context gathering, then kept in step with edits.
     outline: OutlineCache,
 }
@@ -90,12 +91,27 @@ fn with_parser(language: Language, run: impl FnOnce(&mut Parser) -> Option<Tree>
 const PARSE_SLACK: Duration = Duration::from_secs(1);
 const PARSE_TIME_PER_KIB: Duration = Duration::from_millis(1);
 
+/// How much text tree-sitter gets from one call for it, so that a parse that stops can tell how
+/// far it read. Small beside the time it takes to parse (half a millisecond for 4 KiB).
+const READ_CHUNK_BYTES: usize = 4 * 1024;
+
+/// Where a parse abandoned for falling behind [`PARSE_TIME_PER_KIB`] stopped.
+#[derive(Clone, Copy, Debug)]
+struct Abandoned {
+    /// The byte the parse had reached.
+    at_byte: usize,
+    /// The end of the text tree-sitter had been handed. The parse went as it did on the text
+    /// before it alone, so an edit from there on would see it abandoned at the same place again
+    /// (a parse of the broken 5 MiB file took seconds and tens of MB each time it was tried).
+    read_to: usize,
+}
+
 /// Why [`parse_bounded`] stopped without a tree.
 enum Unparsed {
     /// An incremental re-parse was about to allocate more than its budget.
     OverBudget,
-    /// The parse fell behind [`PARSE_TIME_PER_KIB`]; it had reached this byte.
-    TooSlow { at_byte: usize },
+    /// The parse fell behind [`PARSE_TIME_PER_KIB`].
+    TooSlow(Abandoned),
     /// tree-sitter gave no tree for another reason (no grammar).
     Refused,
 }
@@ -109,6 +125,7 @@ fn parse_bounded(
     memory_budget: Option<usize>,
 ) -> Result<Tree, Unparsed> {
     let mut stopped = None;
+    let mut read_to = 0;
     let tree = with_parser(language, |parser| {
         let started = Instant::now();
         let allocated_before = crate::tree_memory::allocated_on_this_thread();
@@ -122,14 +139,25 @@ fn parse_bounded(
             let at_byte = state.current_byte_offset();
             let allowed = PARSE_SLACK + PARSE_TIME_PER_KIB * (at_byte / 1024) as u32;
             if started.elapsed() > allowed {
-                stopped = Some(Unparsed::TooSlow { at_byte });
+                stopped = Some(Unparsed::TooSlow(Abandoned {
+                    at_byte,
+                    read_to: 0,
+                }));
                 return true;
             }
             false
         };
-        let bytes = text.as_bytes();
+        let mut read = |offset: usize, _| {
+            let start = offset.min(text.len());
+            let mut end = start.saturating_add(READ_CHUNK_BYTES).min(text.len());
+            while !text.is_char_boundary(end) {
+                end += 1;
+            }
+            read_to = read_to.max(end);
+            &text.as_bytes()[start..end]
+        };
         let tree = parser.parse_with_options(
-            &mut |offset, _| bytes.get(offset..).unwrap_or_default(),
+            &mut read,
             old_tree,
             Some(tree_sitter::ParseOptions::new().progress_callback(&mut check)),
         );
@@ -139,7 +167,13 @@ fn parse_bounded(
         }
         tree
     });
-    tree.ok_or(stopped.unwrap_or(Unparsed::Refused))
+    tree.ok_or(match stopped {
+        Some(Unparsed::TooSlow(abandoned)) => Unparsed::TooSlow(Abandoned {
+            read_to,
+            ..abandoned
+        }),
+        stopped => stopped.unwrap_or(Unparsed::Refused),
+    })
 }
 
 /// Moves `offset` into `text` and back onto a character boundary.
@@ -161,8 +195,8 @@ impl Document {
             text: Arc::new(text),
             lines: Arc::new(lines),
             tree: None,
-            abandoned_at: None,
-            needs_parse: false,
+            abandoned: None,
+            edited_from: None,
             outline: OutlineCache::default(),
         };
         document.set_parsed(parsed);
@@ -288,6 +322,7 @@ impl Document {
         let lines = Arc::make_mut(&mut self.lines);
         lines.replace(text, start, end, new_text);
 
+        self.note_edit_from(start);
         let new_end = start + new_text.len();
         let edit = InputEdit {
             start_byte: start,
@@ -297,7 +332,6 @@ impl Document {
             old_end_position,
             new_end_position: self.lines.ts_point(&self.text, new_end),
         };
-        self.needs_parse = true;
         match &mut self.tree {
             Some(tree) => {
                 tree.edit(&edit);
@@ -314,12 +348,24 @@ impl Document {
         // outline holds a tree too).
         self.tree = None;
         self.outline.clear();
-        self.needs_parse = true;
+        self.note_edit_from(0);
+    }
+
+    fn note_edit_from(&mut self, start: usize) {
+        self.edited_from = Some(self.edited_from.map_or(start, |earlier| earlier.min(start)));
     }
 
     /// Brings the tree up to date with the edits since the last parse (see [`Document::edit`]).
     pub fn reparse(&mut self) {
-        if !std::mem::take(&mut self.needs_parse) {
+        let Some(edited_from) = self.edited_from.take() else {
+            return;
+        };
+        // The text before the earliest edit is the text the abandoned parse read there, so when
+        // that covers all it read, a parse now would be abandoned at the same place.
+        if self
+            .abandoned
+            .is_some_and(|abandoned| edited_from >= abandoned.read_to)
+        {
             return;
         }
         let parsed = match self.tree.take() {
@@ -346,8 +392,8 @@ impl Document {
     }
 
     fn set_parsed(&mut self, parsed: Result<Tree, Unparsed>) {
-        self.abandoned_at = match &parsed {
-            Err(Unparsed::TooSlow { at_byte }) => Some(*at_byte),
+        self.abandoned = match &parsed {
+            Err(Unparsed::TooSlow(abandoned)) => Some(*abandoned),
             _ => None,
         };
         self.tree = parsed.ok();
@@ -359,12 +405,12 @@ impl Document {
     /// Where the last parse was abandoned for falling behind (see [`PARSE_TIME_PER_KIB`]):
     /// the document then has no tree until an edit lets it parse.
     pub fn parse_abandoned_at(&self) -> Option<usize> {
-        self.abandoned_at
+        self.abandoned.map(|abandoned| abandoned.at_byte)
     }
 
     /// Why there is no tree, in a sentence for the person editing, when the parse was abandoned.
     pub fn why_unparsed(&self) -> Option<String> {
-        let at_byte = self.abandoned_at?;
+        let at_byte = self.parse_abandoned_at()?;
         Some(format!(
             "gloss stopped parsing this file: a syntax error before line {} (an unclosed bracket \
              or string?) makes tree-sitter's error recovery too slow. Fix it and ask again.",
@@ -473,6 +519,28 @@ mod tests {
             tree.root_node().has_error(),
             "the unterminated string is left"
         );
+    }
+
+    #[test]
+    fn an_edit_past_what_an_abandoned_parse_read_is_not_parsed_again() {
+        let (text, unclosed) = python_that_parses_slowly();
+        let mut document = Document::new(Language::Python, text, 1);
+        let at = document
+            .parse_abandoned_at()
+            .expect("the parse was abandoned");
+
+        // The parse gave up before it read the end, so what is typed there leaves it as it was.
+        let end = document.text().len();
+        let before = crate::tree_memory::allocated_on_this_thread();
+        document.replace_bytes(end..end, "\ndef appended():\n    pass\n");
+        let allocated = crate::tree_memory::allocated_on_this_thread() - before;
+        assert_eq!(allocated, 0, "parsed again after an edit at the end");
+        assert_eq!(document.parse_abandoned_at(), Some(at));
+        assert!(document.tree().is_none());
+
+        document.replace_bytes(unclosed, "values):");
+        assert_eq!(document.parse_abandoned_at(), None);
+        assert!(document.tree().is_some(), "an edit before it parses again");
     }
 
     #[test]
