@@ -12,6 +12,10 @@
 //! It also answers requests whose method starts with `$/`: tower-lsp drops every such message
 //! unheard, as LSP allows for notifications, but a request must still get `MethodNotFound`, or its
 //! client waits forever. No `$/` method of LSP 3.17 is a request, so none reaches tower-lsp.
+//!
+//! A large `didChange` loses the changes that a later whole-text replacement in it overwrites
+//! before tower-lsp sees it: tower-lsp's frame buffer grows to the largest frame and keeps that
+//! room for the rest of the session.
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -25,6 +29,23 @@ const MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
 
 /// Room the frame buffer keeps between frames: a few of the usual small messages.
 const KEPT_BUFFER_BYTES: usize = 256 * 1024;
+
+/// A `didChange` body from this size on is decoded to drop the changes a later whole-text
+/// replacement overwrites. A client that sends a 5 MiB file whole several times in one message
+/// (the protocol fuzz does) grew tower-lsp's buffer, which never shrinks, to tens of MiB;
+/// smaller bodies pass untouched, as re-encoding them would cost more than their room.
+const LARGE_CHANGE_BYTES: usize = 1 << 20;
+
+/// What becomes of a frame from the client.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Route {
+    /// Passed on to tower-lsp as it came.
+    Pass,
+    /// Passed on with this body instead, which means the same to the server.
+    Rewritten(Vec<u8>),
+    /// Answered here with this frame; tower-lsp never sees the message.
+    Answer(Vec<u8>),
+}
 
 /// One step of reading frames from a byte stream.
 #[derive(Debug, PartialEq, Eq)]
@@ -88,10 +109,11 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
         .position(|window| window == needle)
 }
 
-/// `None` when `body` is a JSON-RPC message tower-lsp decodes; else the error answer.
-pub fn check(body: &[u8]) -> Option<Vec<u8>> {
+/// Whether `body` goes to tower-lsp (as it is or rewritten) or is answered here: tower-lsp would
+/// end the session on a message it cannot decode, and leave a `$/` request unanswered.
+pub fn route(body: &[u8]) -> Route {
     let Ok(text) = std::str::from_utf8(body) else {
-        return Some(error_frame(
+        return Route::Answer(error_frame(
             Value::Null,
             -32700,
             "Parse error: the message is not UTF-8",
@@ -100,23 +122,27 @@ pub fn check(body: &[u8]) -> Option<Vec<u8>> {
     // Decoded straight from the text: a `didOpen` of a large file is not copied into a `Value`
     // first.
     if let Ok(request) = serde_json::from_str::<Request>(text) {
-        let (method, id, _) = request.into_parts();
-        return match id {
-            Some(id) if method.starts_with("$/") => Some(error_frame(
+        if let Some(id) = request.id()
+            && request.method().starts_with("$/")
+        {
+            return Route::Answer(error_frame(
                 serde_json::to_value(id).unwrap_or(Value::Null),
                 -32601,
-                &format!("Method not found: {method}"),
-            )),
-            _ => None,
-        };
+                &format!("Method not found: {}", request.method()),
+            ));
+        }
+        if body.len() >= LARGE_CHANGE_BYTES && request.method() == "textDocument/didChange" {
+            return without_overwritten_changes(request).map_or(Route::Pass, Route::Rewritten);
+        }
+        return Route::Pass;
     }
     if serde_json::from_str::<Response>(text).is_ok() {
-        return None;
+        return Route::Pass;
     }
     let value: Value = match serde_json::from_str(text) {
         Ok(value) => value,
         Err(error) => {
-            return Some(error_frame(
+            return Route::Answer(error_frame(
                 Value::Null,
                 -32700,
                 &format!("Parse error: {error}"),
@@ -127,19 +153,45 @@ pub fn check(body: &[u8]) -> Option<Vec<u8>> {
         Some(id @ (Value::Number(_) | Value::String(_))) => id.clone(),
         _ => Value::Null,
     };
-    Some(error_frame(
+    Route::Answer(error_frame(
         id,
         -32600,
         "Invalid request: not a JSON-RPC 2.0 message",
     ))
 }
 
+/// The body of a `didChange` that starts at its last whole-text replacement (a change without a
+/// `range`); `None` when no change comes before one, so there is nothing to drop.
+fn without_overwritten_changes(request: Request) -> Option<Vec<u8>> {
+    let (method, id, mut params) = request.into_parts();
+    let changes = params.as_mut()?.get_mut("contentChanges")?.as_array_mut()?;
+    let last_whole = changes
+        .iter()
+        .rposition(|change| change.get("range").is_none_or(Value::is_null))?;
+    if last_whole == 0 {
+        return None;
+    }
+    changes.drain(..last_whole);
+    let mut rewritten = Request::build(method);
+    if let Some(params) = params {
+        rewritten = rewritten.params(params);
+    }
+    if let Some(id) = id {
+        rewritten = rewritten.id(id);
+    }
+    serde_json::to_vec(&rewritten.finish()).ok()
+}
+
+fn frame_of(body: &[u8]) -> Vec<u8> {
+    let mut frame = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
+    frame.extend_from_slice(body);
+    frame
+}
+
 pub fn error_frame(id: Value, code: i64, message: &str) -> Vec<u8> {
     let body = json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": message } })
         .to_string();
-    let mut frame = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
-    frame.extend_from_slice(body.as_bytes());
-    frame
+    frame_of(body.as_bytes())
 }
 
 /// Reads the client's frames: good ones go to `server`, answers to bad ones to `answers`. Returns
@@ -159,13 +211,19 @@ where
         frames.push(&chunk[..read]);
         while let Some(frame) = frames.next_frame() {
             match frame {
-                Frame::Message { whole, body_start } => match check(&whole[body_start..]) {
-                    None => {
+                Frame::Message { whole, body_start } => match route(&whole[body_start..]) {
+                    Route::Pass => {
                         if server.write_all(&whole).await.is_err() {
                             return;
                         }
                     }
-                    Some(answer) => {
+                    Route::Rewritten(body) => {
+                        drop(whole);
+                        if server.write_all(&frame_of(&body)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Route::Answer(answer) => {
                         tracing::warn!(
                             "undecodable message from the client answered with an error"
                         );
@@ -237,6 +295,67 @@ mod tests {
         format!("Content-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
     }
 
+    /// The guard's answer to `body`, when it answers it itself.
+    fn answered(body: &[u8]) -> Option<Vec<u8>> {
+        match route(body) {
+            Route::Answer(frame) => Some(frame),
+            Route::Pass | Route::Rewritten(_) => None,
+        }
+    }
+
+    /// The bodies of the frames `read_client` passes on to the server for `input`.
+    async fn passed_on(input: &[u8]) -> Vec<Value> {
+        let (answers, _unanswered) = mpsc::unbounded_channel();
+        let mut server = Vec::new();
+        read_client(input, &mut server, answers).await;
+        let mut frames = FrameReader::default();
+        frames.push(&server);
+        std::iter::from_fn(|| match frames.next_frame()? {
+            Frame::Message { whole, body_start } => {
+                Some(serde_json::from_slice(&whole[body_start..]).expect("JSON"))
+            }
+            Frame::Garbage(reason) => panic!("{reason}"),
+        })
+        .collect()
+    }
+
+    #[tokio::test]
+    async fn changes_before_a_whole_text_replacement_do_not_reach_the_server() {
+        let whole_text = |fill: &str| json!({ "text": fill.repeat(LARGE_CHANGE_BYTES / 2) });
+        let ranged = |text: &str| {
+            json!({
+                "range": { "start": { "line": 0, "character": 0 },
+                           "end": { "line": 0, "character": 1 } },
+                "text": text
+            })
+        };
+        let did_change = |changes: Vec<Value>| {
+            json!({
+                "jsonrpc": "2.0",
+                "method": "textDocument/didChange",
+                "params": {
+                    "textDocument": { "uri": "file:///huge.py", "version": 7 },
+                    "contentChanges": changes
+                }
+            })
+        };
+        let large = did_change(vec![
+            whole_text("a"),
+            ranged("b"),
+            whole_text("c"),
+            ranged("d"),
+        ]);
+        // A small message is passed on as it came, overwritten changes and all.
+        let small = did_change(vec![json!({ "text": "a" }), json!({ "text": "c" })]);
+        let input = [frame(&large.to_string()), frame(&small.to_string())].concat();
+
+        let passed = passed_on(&input).await;
+        assert_eq!(passed.len(), 2);
+        let kept = did_change(vec![whole_text("c"), ranged("d")]);
+        assert!(passed[0] == kept, "{:.300}", passed[0].to_string());
+        assert_eq!(passed[1], small);
+    }
+
     #[test]
     fn frames_split_across_reads() {
         let mut reader = FrameReader::default();
@@ -280,10 +399,10 @@ mod tests {
 
     #[test]
     fn only_json_rpc_messages_pass() {
-        assert_eq!(check(br#"{"jsonrpc":"2.0","id":1,"method":"x"}"#), None);
-        assert_eq!(check(br#"{"jsonrpc":"2.0","id":1,"result":null}"#), None);
+        assert_eq!(answered(br#"{"jsonrpc":"2.0","id":1,"method":"x"}"#), None);
+        assert_eq!(answered(br#"{"jsonrpc":"2.0","id":1,"result":null}"#), None);
         let answer = |body: &[u8]| {
-            let frame = check(body).expect("an error answer");
+            let frame = answered(body).expect("an error answer");
             let text = String::from_utf8(frame).unwrap();
             let body = text.split("\r\n\r\n").nth(1).unwrap().to_owned();
             serde_json::from_str::<Value>(&body).unwrap()
@@ -298,16 +417,19 @@ mod tests {
 
     #[test]
     fn dollar_requests_are_answered_and_dollar_notifications_pass() {
-        let frame = check(br#"{"jsonrpc":"2.0","id":"a7","method":"$/unknown","params":{}}"#)
+        let frame = answered(br#"{"jsonrpc":"2.0","id":"a7","method":"$/unknown","params":{}}"#)
             .expect("a `$/` request is answered by the guard");
         let text = String::from_utf8(frame).unwrap();
         let body: Value = serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap()).unwrap();
         assert_eq!(body["error"]["code"], -32601);
         assert_eq!(body["id"], "a7");
         assert_eq!(
-            check(br#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}"#),
+            answered(br#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}"#),
             None
         );
-        assert_eq!(check(br#"{"jsonrpc":"2.0","id":3,"method":"x/y"}"#), None);
+        assert_eq!(
+            answered(br#"{"jsonrpc":"2.0","id":3,"method":"x/y"}"#),
+            None
+        );
     }
 }
