@@ -161,40 +161,71 @@ fn take_from_block_comment(written: &str, finished: bool) -> Option<String> {
 
 /// A docstring's whole text once its closing quotes are written, the lines under the first
 /// one dedented.
-fn whole_docstring(written: &str, _finished: bool) -> Option<String> {
-    let body = &written[..written.find("\"\"\"")?];
-    whole_comment(body.lines().map(str::to_owned).collect())
+fn whole_docstring(written: &str, finished: bool) -> Option<String> {
+    let (body, closed) = match written.find("\"\"\"") {
+        Some(end) => (&written[..end], true),
+        None => (written, false),
+    };
+    comment_so_far(complete_lines(body, closed), closed, finished)
 }
 
 /// `///` or `//` lines, whole once a line that is not one of them follows.
-fn whole_line_comment(written: &str, _finished: bool) -> Option<String> {
-    let mut segments = written.split('\n');
-    let mut lines = vec![segments.next()?.trim_start_matches('/').to_owned()];
-    let rest: Vec<&str> = segments.collect();
-    for (index, line) in rest.iter().enumerate() {
-        let still_written = index + 1 == rest.len();
+fn whole_line_comment(written: &str, finished: bool) -> Option<String> {
+    let segments: Vec<&str> = written.split('\n').collect();
+    let mut lines = vec![segments[0].trim_start_matches('/').to_owned()];
+    for (index, line) in segments.iter().enumerate().skip(1) {
+        let still_written = index + 1 == segments.len();
         match line.trim_start().strip_prefix("//") {
-            Some(_) if still_written => return None,
+            Some(_) if still_written => break,
             Some(text) => lines.push(text.trim_start_matches(['/', '!']).to_owned()),
             // A line still being written may yet become a comment line.
-            None if still_written && "//".starts_with(line.trim()) => return None,
-            None => return whole_comment(lines),
+            None if still_written && "//".starts_with(line.trim()) => break,
+            None => return comment_so_far(lines, true, finished),
         }
     }
-    None
+    comment_so_far(lines, false, finished)
 }
 
 /// A `/** … */` block's lines, each after its `*`, once the block is closed.
-fn whole_block_comment(written: &str, _finished: bool) -> Option<String> {
-    let body = &written[..written.find("*/")?];
-    whole_comment(
-        body.lines()
-            .map(|line| {
-                let line = line.trim_start();
-                line.strip_prefix('*').unwrap_or(line).to_owned()
-            })
-            .collect(),
-    )
+fn whole_block_comment(written: &str, finished: bool) -> Option<String> {
+    let (body, closed) = match written.find("*/") {
+        Some(end) => (&written[..end], true),
+        None => (written, false),
+    };
+    let lines = complete_lines(body, closed)
+        .into_iter()
+        .map(|line| {
+            let line = line.trim_start();
+            line.strip_prefix('*').unwrap_or(line).to_owned()
+        })
+        .collect();
+    comment_so_far(lines, closed, finished)
+}
+
+/// `text`'s lines, less one still being written.
+fn complete_lines(text: &str, closed: bool) -> Vec<String> {
+    let mut lines: Vec<String> = text.split('\n').map(str::to_owned).collect();
+    if !closed {
+        lines.pop();
+    }
+    lines
+}
+
+/// The comment, once it is known whole: closed, cut where an example starts (a made-up one, which
+/// a small model writes on until the token bound), or all its complete lines when the step ended.
+fn comment_so_far(mut lines: Vec<String>, closed: bool, finished: bool) -> Option<String> {
+    let example = lines.iter().position(|line| {
+        let line = line.trim();
+        ["# Example", "Example", ">>>", "```", "@example"]
+            .iter()
+            .any(|start| line.starts_with(start))
+    });
+    match example {
+        Some(at) => lines.truncate(at),
+        None if closed || finished => {}
+        None => return None,
+    }
+    whole_comment(lines)
 }
 
 /// A comment's lines (markers gone) as its text: the first line trimmed, the others dedented by
@@ -321,6 +352,30 @@ mod tests {
         assert_eq!(
             whole_block_comment(" Returns the sum.\n * @param a the first\n */", false).as_deref(),
             Some("Returns the sum.\n@param a the first")
+        );
+        // Examples are cut off, and a comment the step's bound ended keeps its whole lines.
+        assert_eq!(
+            whole_line_comment(
+                " Sort the items in place.\n///\n/// # Examples\n/// ```\n/// let",
+                false
+            )
+            .as_deref(),
+            Some("Sort the items in place.")
+        );
+        assert_eq!(
+            whole_docstring(
+                "Sort the items in place.\n\n    Args:\n        items: the",
+                true
+            )
+            .as_deref(),
+            Some("Sort the items in place.\n\nArgs:")
+        );
+        assert_eq!(
+            whole_docstring(
+                "Sort the items in place.\n\n    Args:\n        items: the",
+                false
+            ),
+            None
         );
         // A comment that opens with a tag or a word is no summary: the answer is asked for plainly.
         assert_eq!(whole_block_comment(" @param a\n */", false), None);
