@@ -406,8 +406,17 @@ fn cut_to_words(text: &str, words_left: &mut usize) -> String {
     format!("{}…", kept.trim_end_matches([',', ';', ':']))
 }
 
-fn indent_of(line: &str) -> usize {
+pub fn indent_of(line: &str) -> usize {
     line.len() - line.trim_start().len()
+}
+
+/// The indentation every non-blank line of `text` has: what lies under it is nesting.
+pub fn shared_indent(text: &str) -> usize {
+    text.lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(indent_of)
+        .min()
+        .unwrap_or(0)
 }
 
 fn shape_doc_comment(raw: &str) -> String {
@@ -421,12 +430,7 @@ fn shape_doc_comment(raw: &str) -> String {
     } else {
         outside_fences
     };
-    let shared_indent = text
-        .lines()
-        .filter(|line| !line.trim().is_empty())
-        .map(indent_of)
-        .min()
-        .unwrap_or(0);
+    let shared_indent = shared_indent(&text);
     let mut lines: Vec<String> = text
         .lines()
         .map(|line| {

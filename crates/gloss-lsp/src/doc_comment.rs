@@ -8,7 +8,7 @@
 
 use std::ops::Range;
 
-use gloss_explain::shape::drop_unfounded_rust_sections;
+use gloss_explain::shape::{drop_unfounded_rust_sections, indent_of, shared_indent};
 use gloss_explain::{ExplanationKind, shape_answer};
 use gloss_syntax::{DocInsertion, DocStyle, Document, Region, doc_comment_insertion};
 
@@ -202,13 +202,7 @@ fn line_end_with_break(text: &str, offset: usize) -> usize {
 /// The model's text as plain lines: no code fences, no comment markers (small models add them
 /// although asked not to), no trailing blanks, at most one blank line in a row.
 pub fn clean(model_text: &str) -> Vec<String> {
-    let indent_of = |line: &str| line.len() - line.trim_start().len();
-    let shared_indent = model_text
-        .lines()
-        .filter(|line| !line.trim().is_empty())
-        .map(indent_of)
-        .min()
-        .unwrap_or(0);
+    let shared_indent = shared_indent(model_text);
     let mut lines: Vec<String> = Vec::new();
     for raw in model_text.lines() {
         let mut line = raw.trim();
