@@ -302,7 +302,7 @@ impl LoadedModel {
     pub fn release_idle_memory(&mut self) {
         if let Weights::Fast(model) = &mut self.weights {
             self.cached.truncate(KEPT_WHEN_IDLE);
-            model.release_cache_from(KEPT_WHEN_IDLE);
+            model.release_idle_memory(KEPT_WHEN_IDLE);
         }
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
         // SAFETY: `malloc_trim` only inspects and releases the allocator's own free lists; it is

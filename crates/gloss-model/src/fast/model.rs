@@ -69,6 +69,16 @@ struct Scratch {
     acts: Q8Batch,
 }
 
+impl Scratch {
+    fn bytes(&self) -> usize {
+        let floats = [
+            &self.x, &self.xn, &self.q, &self.k, &self.v, &self.att, &self.o, &self.gate, &self.up,
+        ];
+        floats.iter().map(|v| v.capacity()).sum::<usize>() * std::mem::size_of::<f32>()
+            + self.acts.bytes()
+    }
+}
+
 pub struct FastModel {
     cfg: Config,
     embed: QMatrix,
@@ -297,9 +307,19 @@ impl FastModel {
         })
     }
 
-    /// Gives back the KV cache's memory for positions `kept..`.
-    pub fn release_cache_from(&mut self, kept: usize) {
+    /// Gives back the KV cache's memory for positions `kept..`, and the scratch buffers: they are
+    /// sized by the longest batch run so far (58 KB a token with the default model, so 58 MB
+    /// after a prompt of a thousand tokens), which a server would otherwise hold for good, and
+    /// growing them again costs nothing next to the matrix products that fill them.
+    pub fn release_idle_memory(&mut self, kept: usize) {
         self.kv.release_from(kept);
+        self.scratch = Scratch::default();
+    }
+
+    /// Bytes the scratch buffers hold: what a server keeps between requests besides the weights
+    /// and the KV cache.
+    pub fn scratch_bytes(&self) -> usize {
+        self.scratch.bytes()
     }
 
     pub fn config(&self) -> &Config {

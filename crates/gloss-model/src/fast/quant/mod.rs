@@ -284,6 +284,13 @@ impl Q8Batch {
         self.rows
     }
 
+    /// Bytes the buffers hold, used or not.
+    pub fn bytes(&self) -> usize {
+        self.qs.capacity()
+            + (self.d.capacity() + self.ds.capacity()) * std::mem::size_of::<f32>()
+            + self.s16.capacity() * std::mem::size_of::<i16>()
+    }
+
     pub fn cols(&self) -> usize {
         self.cols
     }
