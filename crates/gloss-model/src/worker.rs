@@ -54,12 +54,14 @@ impl Prompt {
             Prompt::Led(led) => {
                 let mut leading = led.messages.clone();
                 leading.push(Message::assistant(led.lead.clone()));
-                format!(
-                    "{}\n\n[then the first sentence written above opens the answer: the same \
-conversation, its answer continued from that sentence and {:?}]\n",
-                    render_chatml(&leading),
-                    led.then.unwrap_or_default()
-                )
+                let after = match led.then {
+                    Some(then) => format!(
+                        "then the first sentence written above opens the answer: the same \
+conversation, its answer continued from that sentence and {then:?}"
+                    ),
+                    None => "then the comment written above, taken whole, is the answer".into(),
+                };
+                format!("{}\n\n[{after}]\n", render_chatml(&leading))
             }
             Prompt::Tokens(ids) => format!("{ids:?}"),
         }

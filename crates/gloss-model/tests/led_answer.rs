@@ -161,3 +161,21 @@ fn a_led_answer_is_the_taken_sentence_then_the_answer_continued_from_it() {
     );
     worker.shutdown();
 }
+
+#[test]
+fn a_rendered_led_prompt_says_how_its_answer_goes_on() {
+    let continued = Prompt::Led(led(first_line)).render();
+    assert!(
+        continued.contains(r#"continued from that sentence and "\n- "]"#),
+        "{continued}"
+    );
+    let whole = Prompt::Led(LedChat {
+        then: None,
+        ..led(first_line)
+    })
+    .render();
+    assert!(
+        whole.ends_with("[then the comment written above, taken whole, is the answer]\n"),
+        "{whole}"
+    );
+}
