@@ -14,10 +14,6 @@
 
 mod common;
 
-use std::fs::File;
-use std::io::BufReader;
-
-use candle_core::quantized::gguf_file;
 use candle_core::{Device, Tensor};
 use candle_transformers::models::{quantized_llama, quantized_qwen2};
 use gloss_model::fast::FastModel;
@@ -48,13 +44,12 @@ impl Reference {
 }
 
 fn load(model_id: &str) -> (FastModel, Reference) {
-    let path = common::model_path(model_id);
-    let mut reader = BufReader::new(File::open(&path).unwrap());
-    let content = gguf_file::Content::read(&mut reader).unwrap();
-    let arch = content.metadata["general.architecture"]
-        .to_string()
-        .unwrap()
-        .clone();
+    let common::Gguf {
+        path,
+        mut reader,
+        content,
+        arch,
+    } = common::open_gguf(model_id);
     let fast = FastModel::load(&path, &content, &arch, None).unwrap();
     let reference = match arch.as_str() {
         "llama" => Reference::Llama(
@@ -86,15 +81,8 @@ fn compare(model_id: &str) {
         let ours = fast.forward(&tokens, start).unwrap();
         let theirs = reference.forward(&tokens, start);
         assert_eq!(ours.len(), theirs.len());
-        let (lo, hi) = theirs
-            .iter()
-            .fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
-        let max_diff = ours
-            .iter()
-            .zip(&theirs)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0f32, f32::max);
-        let rel = max_diff / (hi - lo);
+        let (max_diff, range) = common::logit_difference(&theirs, &ours);
+        let rel = max_diff / range;
         worst = worst.max(rel);
         let n = theirs.len() as f32;
         let mean = theirs.iter().sum::<f32>() / n;
@@ -107,8 +95,7 @@ fn compare(model_id: &str) {
             / n)
             .sqrt();
         eprintln!(
-            "{model_id} step {step}: max |diff| {max_diff:.4} = {rel:.4} of range {:.2}; rms {:.4} of std {std:.3}",
-            hi - lo,
+            "{model_id} step {step}: max |diff| {max_diff:.4} = {rel:.4} of range {range:.2}; rms {:.4} of std {std:.3}",
             rms / std
         );
         rms_sum += rms / std;

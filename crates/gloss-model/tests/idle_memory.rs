@@ -4,23 +4,13 @@
 
 mod common;
 
-use std::fs::File;
-use std::io::BufReader;
-
-use candle_core::quantized::gguf_file;
 use gloss_model::fast::FastModel;
 
 const KEPT: usize = 256;
 
 fn load() -> FastModel {
-    let path = common::model_path(common::SMOLLM2);
-    let mut reader = BufReader::new(File::open(&path).unwrap());
-    let content = gguf_file::Content::read(&mut reader).unwrap();
-    let arch = content.metadata["general.architecture"]
-        .to_string()
-        .unwrap()
-        .clone();
-    FastModel::load(&path, &content, &arch, None).unwrap()
+    let gguf = common::open_gguf(common::SMOLLM2);
+    FastModel::load(&gguf.path, &gguf.content, &gguf.arch, None).unwrap()
 }
 
 fn argmax(logits: &[f32]) -> usize {
@@ -45,18 +35,10 @@ fn going_idle_gives_back_the_scratch_and_keeps_the_shared_positions() {
 
     // A prompt that shares the kept positions runs only its own tokens.
     let resumed = model.forward(&prompt[KEPT..], KEPT).unwrap();
-    let (lo, hi) = whole
-        .iter()
-        .fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
-    let worst = whole
-        .iter()
-        .zip(&resumed)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0f32, f32::max);
+    let (worst, range) = common::logit_difference(&whole, &resumed);
     assert!(
-        worst <= 0.05 * (hi - lo),
-        "resuming after the release moved a logit by {worst} (range {})",
-        hi - lo
+        worst <= 0.05 * range,
+        "resuming after the release moved a logit by {worst} (range {range})"
     );
     assert_eq!(argmax(&whole), argmax(&resumed));
 }
