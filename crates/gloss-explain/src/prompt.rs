@@ -9,13 +9,14 @@ use crate::level::{ExplanationKind, Level};
 /// cache key, so a new prompt never serves answers made with an old one. (2: answers are stored
 /// after the grounding check; 3: Rust doc comments' sections; 4: doc comments in the convention of
 /// Go and Java, and without rustdoc sections in TypeScript, C and C++; 5: a hover's summary is led
-/// by the code's doc comment, `crate::lead`.)
+/// by the code's doc comment, `crate::lead`; 6: an expert's full explanation asks for at most three
+/// bullet points.)
 ///
 /// Measured alternatives that lost on the evaluation set (docs/quality.md): the instructions in
 /// the system message (which would have made them a cached prefix), asking in words for a
 /// docstring-style first line (writing it as a doc comment, the lead, won), and a worked example
 /// as an earlier turn.
-pub const PROMPT_VERSION: u32 = 5;
+pub const PROMPT_VERSION: u32 = 6;
 
 /// Everything the prompt is built from.
 pub struct PromptInput<'a> {
@@ -33,8 +34,18 @@ const SYSTEM: &str = "You are gloss, an assistant inside a code editor. You expl
 developer who is reading it. You are accurate: you describe only what the code and the given context \
 show, and you never invent functions, parameters or behaviour.";
 
-fn format_instructions(kind: ExplanationKind, language: Language) -> &'static str {
+fn format_instructions(kind: ExplanationKind, language: Language, level: Level) -> &'static str {
     match kind {
+        // Asked for the standard sections, the 0.5B model fills each of them whatever the level
+        // says ("be terse" gave 276 words against 245 for a working programmer): an expert's
+        // explanation asks for fewer things, by count and by words (135 words on the dev set's
+        // first ten cases). Asking for one sentence per bullet instead kept it at 238.
+        ExplanationKind::Full if level == Level::Expert => {
+            "Answer in Markdown. Start with one sentence saying what the code is for. Then at most \
+three bullet points starting with \"- \", each about something a reader would not see at a glance: \
+a subtle step, an edge case, a pitfall. At most 120 words in all. Do not repeat the code; quote only \
+names that appear in it, in backticks. No introduction and no closing remarks."
+        }
         ExplanationKind::Hover => {
             "Answer in Markdown without headings: first one sentence that says what it does \
 and what for (its purpose, not a step-by-step account), then at most four bullet points starting with \
@@ -149,7 +160,7 @@ pub fn build_messages(input: &PromptInput<'_>) -> Vec<Message> {
     user.push_str(&format!(
         "{task}\n\n```{fence}\n{}\n```\n\n{} {}",
         context.code.trim_end(),
-        format_instructions(input.kind, input.language),
+        format_instructions(input.kind, input.language, input.level),
         level_instructions(input.level)
     ));
     vec![Message::system(SYSTEM), Message::user(user)]
@@ -162,7 +173,7 @@ mod tests {
     #[test]
     fn doc_comment_instructions_follow_each_language() {
         for language in Language::ALL {
-            let text = format_instructions(ExplanationKind::DocComment, language);
+            let text = format_instructions(ExplanationKind::DocComment, language, Level::Standard);
             assert!(text.contains("No comment markers"), "{language}");
             assert_eq!(
                 text.contains("# Panics"),
@@ -173,15 +184,32 @@ mod tests {
             );
         }
         assert!(
-            format_instructions(ExplanationKind::DocComment, Language::Go)
+            format_instructions(ExplanationKind::DocComment, Language::Go, Level::Standard)
                 .contains("starting with the declared name")
         );
         assert!(
-            format_instructions(ExplanationKind::DocComment, Language::Java).contains("@param")
+            format_instructions(ExplanationKind::DocComment, Language::Java, Level::Standard)
+                .contains("@param")
         );
         assert_eq!(
-            format_instructions(ExplanationKind::Hover, Language::Go),
-            format_instructions(ExplanationKind::Hover, Language::Rust)
+            format_instructions(ExplanationKind::Hover, Language::Go, Level::Standard),
+            format_instructions(ExplanationKind::Hover, Language::Rust, Level::Standard)
         );
+    }
+
+    #[test]
+    fn only_an_experts_full_explanation_asks_for_fewer_things() {
+        let full = |level| format_instructions(ExplanationKind::Full, Language::Python, level);
+        assert!(full(Level::Expert).contains("at most three bullet points"));
+        assert!(!full(Level::Expert).contains("**How it works**"));
+        for level in [Level::Beginner, Level::Standard] {
+            assert!(full(level).contains("**How it works**"), "{level:?}");
+        }
+        for kind in [ExplanationKind::Hover, ExplanationKind::DocComment] {
+            assert_eq!(
+                format_instructions(kind, Language::Rust, Level::Expert),
+                format_instructions(kind, Language::Rust, Level::Standard)
+            );
+        }
     }
 }
