@@ -308,7 +308,7 @@ impl FastModel {
     }
 
     /// Gives back the KV cache's memory for positions `kept..`, and the scratch buffers: they are
-    /// sized by the longest batch run so far (58 KB a token with the default model, so 58 MB
+    /// sized by the longest batch run so far (65 KB a token with the default model, so 65 MB
     /// after a prompt of a thousand tokens), which a server would otherwise hold for good, and
     /// growing them again costs nothing next to the matrix products that fill them.
     pub fn release_idle_memory(&mut self, kept: usize) {
