@@ -9,6 +9,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use gloss_model::allocator::release_free_memory;
 pub use gloss_syntax::LARGE_DOCUMENT_BYTES;
 
 /// A burst of edits to a large file ends in one trim, not one per keystroke.
@@ -50,15 +51,5 @@ pub fn use_one_arena() {
     // exist, it races with nothing.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 1);
-    }
-}
-
-/// Returns the allocator's free pages to the operating system.
-pub fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: `malloc_trim` only inspects and releases the allocator's own free lists; it is
-    // thread-safe and has no preconditions.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }

@@ -304,12 +304,7 @@ impl LoadedModel {
             self.cached.truncate(KEPT_WHEN_IDLE);
             model.release_idle_memory(KEPT_WHEN_IDLE);
         }
-        #[cfg(all(target_os = "linux", target_env = "gnu"))]
-        // SAFETY: `malloc_trim` only inspects and releases the allocator's own free lists; it is
-        // thread-safe and has no preconditions.
-        unsafe {
-            libc::malloc_trim(0);
-        }
+        crate::allocator::release_free_memory();
     }
 
     /// Forgets cached positions from `len` on: drafted tokens that verification rejected.

@@ -1,6 +1,7 @@
 //! In-process inference for gloss: GGUF models on candle, their tokenizer, the ChatML template,
 //! generation, the model thread, and the catalog of models gloss can pull.
 
+pub mod allocator;
 pub mod cancel;
 pub mod catalog;
 pub mod chat;
