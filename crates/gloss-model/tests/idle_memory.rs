@@ -4,9 +4,8 @@
 
 mod common;
 
+use gloss_model::engine::KEPT_WHEN_IDLE as KEPT;
 use gloss_model::fast::FastModel;
-
-const KEPT: usize = 256;
 
 fn load() -> FastModel {
     let gguf = common::open_gguf(common::SMOLLM2);
