@@ -453,17 +453,24 @@ def rust_hover_and_doc_comment():
     timings["doc_comment_s"] = round(secs, 1)
 
     command("w")
+    # Helix saves by renaming the file to a backup and writing a new one, so until its status
+    # line drops the `[+]` the file can be missing or half written.
+    text, secs = wait_screen(lambda s: "geometry.rs" in s and "geometry.rs [+]" not in s, 10)
+    check("rust: :w saves geometry.rs (the status line drops [+])", secs is not None, text)
     path = os.path.join(WORKSPACE, "geometry.rs")
     with open(os.path.join(HERE, "fixtures", "geometry.rs")) as f:
         original = f.read().splitlines()
     deadline = time.monotonic() + 10
     while True:
-        with open(path) as f:
-            saved = f.read().splitlines()
-        if saved != original or time.monotonic() > deadline:
+        try:
+            with open(path) as f:
+                saved = f.read().splitlines()
+        except FileNotFoundError:
+            saved = []
+        if (saved and saved != original) or time.monotonic() > deadline:
             break
         time.sleep(POLL_S)
-    shutil.copy(path, os.path.join(OUT, "geometry.rs.saved"))
+    keep("geometry.rs.saved", "\n".join(saved) + "\n")
     at = original.index("pub fn clamp_percent(value: i32) -> i32 {")
     added = saved[at:len(saved) - (len(original) - at)]
     check("rust: :w saves a doc comment of /// lines directly above clamp_percent, "
