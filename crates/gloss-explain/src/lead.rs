@@ -86,6 +86,7 @@ pub fn lead_for(
             AfterLead::Sections => Some("\n\n"),
             AfterLead::WholeComment => None,
         },
+        complete: None,
     }
 }
 

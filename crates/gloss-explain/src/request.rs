@@ -2,13 +2,14 @@
 
 use std::sync::Arc;
 
-use gloss_model::{Message, Prompt};
+use gloss_model::{AnswerComplete, LedChat, Message, Prompt};
 use gloss_syntax::{Context, ContextOptions, Document, Region, gather_context};
 
-use crate::grounding::KnownNames;
+use crate::grounding::{KnownNames, drop_ungrounded};
 use crate::lead::{AfterLead, lead_for};
 use crate::level::{ExplanationKind, Level};
 use crate::prompt::{PromptInput, build_messages};
+use crate::shape::hover_is_full;
 
 /// The most prompt the context may take, in (estimated) tokens. Prefill time grows with it, and a
 /// hover must come back in seconds on a laptop CPU; 1,536 tokens keeps a 100-line function whole.
@@ -74,9 +75,59 @@ impl PreparedExplanation {
             ))
         };
         match self.kind {
-            ExplanationKind::Hover => led(AfterLead::Bullets),
+            ExplanationKind::Hover => {
+                let known = self.known_names.clone();
+                let complete = AnswerComplete(Arc::new(move |so_far: &str| {
+                    hover_is_complete(so_far, &known)
+                }));
+                match led(AfterLead::Bullets) {
+                    Prompt::Led(chat) => Prompt::Led(LedChat {
+                        complete: Some(complete),
+                        ..chat
+                    }),
+                    other => other,
+                }
+            }
             ExplanationKind::Full => led(AfterLead::Sections),
             ExplanationKind::DocComment => led(AfterLead::WholeComment),
         }
+    }
+}
+
+/// Whether a hover's answer, its complete lines so far, already holds all the reader will see.
+/// The grounding check drops lines before the shape picks its bullets, so the shape is judged on
+/// what the check keeps.
+fn hover_is_complete(complete_lines: &str, known: &KnownNames) -> bool {
+    let grounded = drop_ungrounded(ExplanationKind::Hover, complete_lines, known);
+    // With no grounded prose left the check keeps the answer whole, which grounded lines still to
+    // come would undo.
+    let kept_whole = !grounded.before.unknown.is_empty() && grounded.text == complete_lines;
+    !kept_whole && hover_is_full(&grounded.text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known() -> KnownNames {
+        let mut known = KnownNames::default();
+        known.add_text("def total(values): return sum(values)");
+        known
+    }
+
+    #[test]
+    fn a_bullet_the_grounding_check_drops_leaves_room_for_the_next() {
+        let four = "Sums `values`.\n- Uses `made_up_helper`.\n- One.\n- Two.\n- Three.\n";
+        assert!(!hover_is_complete(four, &known()));
+        assert!(hover_is_complete(&format!("{four}- Four.\n"), &known()));
+    }
+
+    #[test]
+    fn an_answer_kept_whole_for_want_of_grounded_prose_is_not_complete() {
+        // Every line quotes an unknown name, so the check keeps them all; one grounded line
+        // later and it drops them.
+        let ungrounded = "Calls `made_up`.\n- `a_b`.\n- `c_d`.\n- `e_f`.\n- `g_h`.\n";
+        assert!(hover_is_full(ungrounded));
+        assert!(!hover_is_complete(ungrounded, &known()));
     }
 }

@@ -212,7 +212,33 @@ const FILLER_OPENERS: [&str; 6] = [
 ];
 
 fn shape_hover(raw: &str) -> String {
+    hover_shape(raw).text
+}
+
+/// A hover as shaped, and whether it is full: whether any text after `raw`'s last complete line
+/// would leave it as it is.
+struct HoverShape {
+    text: String,
+    full: bool,
+}
+
+/// Whether the complete lines of a hover's answer so far already make the whole hover. The
+/// shape keeps a summary and a few bullets from the start of the answer; once the bullets it
+/// takes are fixed (prose after them ends the list, or the list holds more than fits), nothing
+/// the model writes next is shown.
+pub fn hover_is_full(complete_lines: &str) -> bool {
+    // Lines in a fence still open are prose or code depending on what the fence goes on to hold.
+    let fence_lines = complete_lines
+        .lines()
+        .filter(|line| line.trim_start().starts_with("```"))
+        .count();
+    fence_lines % 2 == 0 && hover_shape(complete_lines).full
+}
+
+fn hover_shape(raw: &str) -> HoverShape {
     let text = strip_code_blocks(raw);
+    // Set once no later line can change which bullets are collected.
+    let mut collected_all = false;
     let mut summary: Option<String> = None;
     let mut bullets: Vec<String> = Vec::new();
     // Sentences after the summary in its own paragraph: bullets for a model that answers in prose.
@@ -233,6 +259,7 @@ fn shape_hover(raw: &str) -> String {
             if !is_bare_label(bullet) && bullets.len() <= HOVER_MAX_BULLETS {
                 bullets.push(bullet.to_owned());
             }
+            collected_all = bullets.len() > HOVER_MAX_BULLETS;
             continue;
         }
         if summary.is_none() && bullets.is_empty() {
@@ -252,6 +279,7 @@ fn shape_hover(raw: &str) -> String {
             }
         } else if !bullets.is_empty() {
             // Prose after the bullets is a closing summary that restates them.
+            collected_all = true;
             break;
         }
     }
@@ -259,8 +287,15 @@ fn shape_hover(raw: &str) -> String {
     let summary = match summary {
         Some(summary) => summary,
         None if !bullets.is_empty() => bullets.remove(0),
-        None => return String::new(),
+        None => {
+            return HoverShape {
+                text: String::new(),
+                full: false,
+            };
+        }
     };
+    // Bullets written later would replace sentences taken from the summary's paragraph.
+    let bullets_are_the_models = !bullets.is_empty();
     if bullets.is_empty() {
         bullets = prose;
     }
@@ -275,16 +310,24 @@ fn shape_hover(raw: &str) -> String {
     // The word limit drops whole bullets, never half of one: a hover does not end mid-sentence.
     let mut words_left = HOVER_MAX_WORDS;
     let mut out = cut_to_sentences(&summary, &mut words_left);
+    let mut shown = 0;
+    let mut one_did_not_fit = false;
     for bullet in bullets.into_iter().take(HOVER_MAX_BULLETS) {
         let words = bullet.split_whitespace().count();
         if words > words_left {
+            one_did_not_fit = true;
             break;
         }
         words_left -= words;
+        shown += 1;
         out.push_str("\n- ");
         out.push_str(&bullet.split_whitespace().collect::<Vec<_>>().join(" "));
     }
-    out
+    let list_is_full = one_did_not_fit || shown == HOVER_MAX_BULLETS;
+    HoverShape {
+        full: !out.trim().is_empty() && (collected_all || (bullets_are_the_models && list_is_full)),
+        text: out,
+    }
 }
 
 /// Whether two sentences say the same words, whatever their case and punctuation.
@@ -674,6 +717,113 @@ mod tests {
         assert_eq!(
             shape_doc_comment(raw),
             "Return the area.\n\nZero for fewer than three points."
+        );
+    }
+}
+
+#[cfg(test)]
+mod hover_fullness_tests {
+    use super::*;
+
+    /// What a model may write after a hover is found full: more bullets, prose, headings, code,
+    /// a fence left open, a half-written line.
+    const CONTINUATIONS: [&str; 8] = [
+        "- One more bullet about the `code`.\n- And another.\n",
+        "In summary, it does what it says.\n- A bullet after the prose.\n",
+        "## Notes:\n- A bullet under a heading.\n",
+        "```python\nx = f(1)\n```\n- A bullet after code.\n",
+        "```\n- A bullet inside an open fence.\n",
+        "\n\n- A bullet after blank lines.\n",
+        "- A half-written bul",
+        "Returns:",
+    ];
+
+    fn complete_line_prefixes(raw: &str) -> impl Iterator<Item = &str> {
+        raw.match_indices('\n').map(move |(at, _)| &raw[..=at])
+    }
+
+    /// Every prefix found full is shaped as it and any continuation of it are.
+    fn assert_full_prefixes_are_final(raw: &str) -> usize {
+        let mut full = 0;
+        for prefix in complete_line_prefixes(raw).filter(|prefix| hover_is_full(prefix)) {
+            full += 1;
+            let shown = shape_hover(prefix);
+            assert_eq!(
+                shape_hover(raw),
+                shown,
+                "{prefix:?} then the rest of {raw:?}"
+            );
+            for continuation in CONTINUATIONS {
+                assert_eq!(
+                    shape_hover(&format!("{prefix}{continuation}")),
+                    shown,
+                    "{prefix:?} then {continuation:?}"
+                );
+            }
+        }
+        full
+    }
+
+    #[test]
+    fn a_hover_is_full_once_it_shows_four_bullets_or_prose_follows_its_bullets() {
+        let five = "Sums the values.\n- One.\n- Two.\n- Three.\n- Four.\n- Five.\n- Six.\n";
+        assert!(!hover_is_full(
+            "Sums the values.\n- One.\n- Two.\n- Three.\n"
+        ));
+        assert!(hover_is_full(
+            "Sums the values.\n- One.\n- Two.\n- Three.\n- Four.\n"
+        ));
+        assert_eq!(assert_full_prefixes_are_final(five), 3);
+
+        let closing = "Sums the values.\n- One.\n- Two.\n\nIn short, it sums.\nMore prose.\n";
+        assert!(!hover_is_full("Sums the values.\n- One.\n- Two.\n\n"));
+        assert!(hover_is_full(
+            "Sums the values.\n- One.\n- Two.\n\nIn short, it sums.\n"
+        ));
+        assert_full_prefixes_are_final(closing);
+    }
+
+    #[test]
+    fn a_hover_is_full_once_a_bullet_goes_past_the_word_limit() {
+        let long = "word ".repeat(HOVER_MAX_WORDS / 2);
+        let raw = format!("Sums the values.\n- {long}\n- {long}\n- Short.\n");
+        assert!(!hover_is_full(&format!("Sums the values.\n- {long}\n")));
+        assert!(hover_is_full(&format!(
+            "Sums the values.\n- {long}\n- {long}\n"
+        )));
+        assert_full_prefixes_are_final(&raw);
+    }
+
+    #[test]
+    fn prose_alone_or_unfinished_lists_never_make_a_full_hover() {
+        // Sentences in the summary's paragraph stand in for bullets until real bullets come.
+        let prose = "Sums the values. It starts at zero. It adds each. It returns the sum. It is \
+fast. It is short.\nMore prose.\n";
+        for prefix in complete_line_prefixes(prose) {
+            assert!(!hover_is_full(prefix), "{prefix:?}");
+        }
+        assert!(!hover_is_full(""));
+        assert!(!hover_is_full(
+            "```python\n- One.\n- Two.\n- Three.\n- Four.\n- Five.\n"
+        ));
+    }
+
+    #[test]
+    fn every_full_prefix_of_the_shaping_cases_is_final() {
+        let cases = [
+            "The `reserve` method sets stock aside for an order. It checks counts.\n\n## Inputs:\n- `sku`: the item.\n- `count`: how many.\n\n## Result:\n- The units left.\n- Raises `OutOfStock`.\n- Fifth bullet.\n\n```python\ninv.reserve('a', 1)\n```\n\nIn summary, it reserves.\n",
+            "- **Purpose**: Sums the values.\n- **Inputs:**\n- `values`: numbers.\n- Returns their sum.\n- Never fails.\n- Is pure.\n- Sixth.\n",
+            "```rust\nComputes the hull.\n- Sorts the points.\n- Walks them twice.\n```\nThe end.\n- Late bullet.\n",
+            "Sums the values.\n1. Starts at zero.\n2. Adds each value.\n3. Returns the total.\n4. Is linear.\n5. Allocates nothing.\n",
+            "Sums the values.\n- Sums the values.\n- Starts at zero.\n- Adds each.\n- Returns.\n- Fast.\n- Pure.\n",
+        ];
+        let full: usize = cases
+            .iter()
+            .map(|raw| assert_full_prefixes_are_final(raw))
+            .sum();
+        assert!(
+            full >= cases.len(),
+            "only {full} full prefixes: the check checked little"
         );
     }
 }

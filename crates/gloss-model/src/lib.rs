@@ -20,5 +20,6 @@ pub use generate::{
     DEFAULT_DRAFT_TOKENS, DraftStats, GenerateParams, Generation, Sampling, StopReason, generate,
 };
 pub use worker::{
-    Job, JobEvent, LedChat, LoadState, ModelWorker, Priority, Prompt, ReadyModel, TakeSentence,
+    AnswerComplete, Job, JobEvent, LedChat, LoadState, ModelWorker, Priority, Prompt, ReadyModel,
+    TakeSentence,
 };

@@ -89,6 +89,21 @@ pub struct LedChat {
     /// What follows the sentence at the start of the real answer; `None` when what `take`
     /// returns is the whole answer (a doc comment taken whole from the lead's continuation).
     pub then: Option<&'static str>,
+    /// Whether the answer's complete lines so far hold all that its reader will be shown; the
+    /// answer then ends there, as if the model had ended its turn.
+    pub complete: Option<AnswerComplete>,
+}
+
+/// Tells, from the complete lines of an answer so far (the lead's sentence included), that more
+/// text could not change what the reader is shown: a hover keeps a summary and a few bullets,
+/// and a small model writes on well past them.
+#[derive(Clone)]
+pub struct AnswerComplete(pub Arc<dyn Fn(&str) -> bool + Send + Sync>);
+
+impl std::fmt::Debug for AnswerComplete {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AnswerComplete(..)")
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -376,7 +391,7 @@ fn run_led_job(
         prompt_tokens: prompt.len(),
     });
     // The first step stops as soon as the sentence is whole, or when the job is cancelled.
-    let step_done = CancelToken::new();
+    let step_done = job.cancel.child();
     let mut written = String::new();
     let mut sentence = None;
     // The two steps share the job's token bound, so a led answer is no longer than a plain one.
@@ -390,7 +405,7 @@ fn run_led_job(
             if sentence.is_none() {
                 sentence = (led.take)(&written, false);
             }
-            if sentence.is_some() || job.cancel.is_cancelled() {
+            if sentence.is_some() {
                 step_done.cancel();
             }
         })
@@ -433,17 +448,44 @@ fn run_led_job(
         max_tokens: job.params.max_tokens.saturating_sub(spent),
         ..job.params.clone()
     };
-    let second = if answer_params.max_tokens == 0 {
+    let answer_done = job.cancel.child();
+    let mut answer = start.clone().unwrap_or_default();
+    // Where the answer was found complete: the end of its last complete line then.
+    let mut complete_at = None;
+    let mut second = if answer_params.max_tokens == 0 {
         Generation::empty(0, StopReason::MaxTokens)
     } else {
         guarded(|| {
-            generate(model, &prompt, &answer_params, &job.cancel, &mut |text| {
-                let _ = queued.events.send(JobEvent::Text(text.to_owned()));
+            generate(model, &prompt, &answer_params, &answer_done, &mut |text| {
+                if complete_at.is_some() {
+                    return;
+                }
+                answer.push_str(text);
+                let mut streamed = text;
+                if text.contains('\n')
+                    && let Some(complete) = &led.complete
+                {
+                    let lines_end = answer.rfind('\n').map_or(0, |newline| newline + 1);
+                    if (complete.0)(&answer[..lines_end]) {
+                        complete_at = Some(lines_end);
+                        answer_done.cancel();
+                        // What is streamed stays the answer: nothing after its end.
+                        streamed = &text[..text.len() - (answer.len() - lines_end)];
+                    }
+                }
+                let _ = queued.events.send(JobEvent::Text(streamed.to_owned()));
             })
         })?
     };
+    let mut text = format!("{}{}", start.unwrap_or_default(), second.text);
+    if let Some(end) = complete_at
+        && !job.cancel.is_cancelled()
+    {
+        text.truncate(end);
+        second.stop_reason = StopReason::EndOfTurn;
+    }
     Ok(Generation {
-        text: format!("{}{}", start.unwrap_or_default(), second.text),
+        text,
         prompt_tokens: first.prompt_tokens + second.prompt_tokens,
         generated_tokens: first.generated_tokens + second.generated_tokens,
         prefill_seconds: first.prefill_seconds + second.prefill_seconds,

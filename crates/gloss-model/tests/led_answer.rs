@@ -5,9 +5,11 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use gloss_model::{
-    CancelToken, GenerateParams, Job, JobEvent, LedChat, Message, ModelWorker, Priority, Prompt,
-    StopReason,
+    AnswerComplete, CancelToken, GenerateParams, Job, JobEvent, LedChat, Message, ModelWorker,
+    Priority, Prompt, StopReason,
 };
 
 const CODE: &str = "def total(values, start=0):\n    result = start\n    for value in values:\n        result += value\n    return result";
@@ -44,6 +46,7 @@ fn led(take: fn(&str, bool) -> Option<String>) -> LedChat {
         lead_max_tokens: 24,
         take,
         then: Some("\n- "),
+        complete: None,
     }
 }
 
@@ -159,6 +162,59 @@ fn a_led_answer_is_the_taken_sentence_then_the_answer_continued_from_it() {
         ),
         ("", "", StopReason::Cancelled)
     );
+    worker.shutdown();
+}
+
+#[test]
+fn a_led_answer_found_complete_ends_with_the_line_that_completed_it() {
+    let worker = ModelWorker::spawn(common::model_path(common::SMOLLM2));
+    worker.wait_ready().expect("the test model loads");
+    let whole = answer(&worker, Prompt::Led(led(first_line)), 96);
+    // The line after the led sentence (the first bullet, `- ` included) completes the answer.
+    let sentence_end = whole
+        .text
+        .find('\n')
+        .expect("the answer goes on after its sentence")
+        + 1;
+    let first_bullet_end = sentence_end
+        + whole.text[sentence_end..]
+            .find('\n')
+            .expect("the model writes more than one line")
+        + 1;
+    let expected = whole.text[..first_bullet_end].to_owned();
+
+    let judged = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = judged.clone();
+    let complete = AnswerComplete(Arc::new(move |so_far: &str| {
+        seen.lock().unwrap().push(so_far.to_owned());
+        so_far.matches('\n').count() >= 2
+    }));
+    let ended = answer(
+        &worker,
+        Prompt::Led(LedChat {
+            complete: Some(complete),
+            ..led(first_line)
+        }),
+        96,
+    );
+    assert_eq!(ended.text, expected);
+    assert_eq!(
+        ended.streamed, ended.text,
+        "nothing past the end is streamed"
+    );
+    assert_eq!(ended.stop, StopReason::EndOfTurn);
+    assert!(
+        ended.generated_tokens < whole.generated_tokens,
+        "{} tokens, not fewer than the whole answer's {}",
+        ended.generated_tokens,
+        whole.generated_tokens
+    );
+    let judged = judged.lock().unwrap();
+    assert!(
+        judged.iter().all(|so_far| so_far.ends_with('\n')),
+        "only complete lines are judged: {judged:?}"
+    );
+    assert_eq!(judged.last(), Some(&expected));
     worker.shutdown();
 }
 
