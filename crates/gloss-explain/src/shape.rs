@@ -374,7 +374,9 @@ fn ends_a_sentence(text: &str) -> bool {
 pub fn finished_text(generation: &Generation) -> String {
     let text = generation.text.trim();
     match generation.stop_reason {
-        StopReason::MaxTokens | StopReason::ContextFull => drop_unfinished_tail(text),
+        StopReason::MaxTokens | StopReason::ContextFull | StopReason::Loop => {
+            drop_unfinished_tail(text)
+        }
         StopReason::EndOfTurn | StopReason::Cancelled => text.to_owned(),
     }
 }

@@ -37,6 +37,9 @@ pub struct GenerateParams {
     /// Tokens to draft from the prompt and verify in one pass (greedy decoding on the fast engine
     /// only; 0 turns drafting off). The output is the same either way.
     pub draft_tokens: usize,
+    /// End a generation that has fallen into a loop (see `repetition_start`), without the
+    /// repetition.
+    pub stop_at_loops: bool,
 }
 
 impl Default for GenerateParams {
@@ -45,6 +48,7 @@ impl Default for GenerateParams {
             max_tokens: 256,
             sampling: Sampling::Greedy,
             draft_tokens: DEFAULT_DRAFT_TOKENS,
+            stop_at_loops: true,
         }
     }
 }
@@ -67,6 +71,8 @@ pub enum StopReason {
     Cancelled,
     /// The model's context window is full.
     ContextFull,
+    /// The model was repeating itself token for token; the text ends where the repetition began.
+    Loop,
 }
 
 #[derive(Clone, Debug)]
@@ -157,6 +163,8 @@ pub fn generate(
     // Tokens verified by the last batched pass, waiting to be emitted, with the logits after each.
     let mut verified: std::collections::VecDeque<(u32, Vec<f32>)> = Default::default();
     let mut backoff = DraftBackoff::default();
+    // The text's length before each generated token, to cut a loop off where it began.
+    let mut text_before = Vec::new();
     generation.stop_reason = loop {
         if generation.generated_tokens >= params.max_tokens {
             break StopReason::MaxTokens;
@@ -180,6 +188,13 @@ pub fn generate(
         }
         generation.generated_tokens += 1;
         history.push(next);
+        text_before.push(generation.text.len());
+        if params.stop_at_loops
+            && let Some(repeated) = repetition_start(&history[prompt.len()..])
+        {
+            generation.text.truncate(text_before[repeated]);
+            break StopReason::Loop;
+        }
         // A stray control token (a second `<|im_start|>`, say) is template markup, never answer text.
         if !tokenizer.is_special(next)
             && let Some(piece) = decoder.push(next)
@@ -235,12 +250,41 @@ pub fn generate(
         // Rejected drafts leave stale cache entries beyond the verified tokens.
         model.truncate_cache(position + verified.len());
     };
-    if let Some(rest) = decoder.finish() {
+    // A loop's last token may have left bytes in the decoder; the loop is not part of the text.
+    if generation.stop_reason != StopReason::Loop
+        && let Some(rest) = decoder.finish()
+    {
         generation.text.push_str(&rest);
         on_text(&rest);
     }
     generation.generate_seconds = decode_started.elapsed().as_secs_f64();
     Ok(generation)
+}
+
+/// Tokens a repeated cycle must fill before the answer counts as looping.
+const LOOP_MIN_TOKENS: usize = 48;
+/// The longest cycle looked for: a short phrase, or a bullet marker with nothing after it.
+const LOOP_MAX_PERIOD: usize = 16;
+
+/// Where `generated` began to repeat itself, if it ends in a loop: its last `LOOP_MIN_TOKENS`
+/// tokens or more repeat a cycle of at most `LOOP_MAX_PERIOD` tokens. The index is that of the
+/// first token that repeats the cycle, so the cycle itself is kept once. A greedy small model that
+/// starts to repeat itself this way (`- - - -`, the same clause again and again) never stops
+/// before the token bound, and nothing in the repetition is worth reading.
+fn repetition_start(generated: &[u32]) -> Option<usize> {
+    let len = generated.len();
+    if len < LOOP_MIN_TOKENS {
+        return None;
+    }
+    let tail = &generated[len - LOOP_MIN_TOKENS..];
+    let period =
+        (1..=LOOP_MAX_PERIOD).find(|&p| tail[p..].iter().zip(tail).all(|(a, b)| a == b))?;
+    // The loop goes back as far as each token equals the one a period later.
+    let mut start = len - LOOP_MIN_TOKENS;
+    while start > 0 && generated[start - 1] == generated[start - 1 + period] {
+        start -= 1;
+    }
+    Some(start + period)
 }
 
 /// When to draft: a rejected draft costs most of a pass for nothing, and rejections come in runs
@@ -348,6 +392,33 @@ mod tests {
         gate.record(false);
         assert!(!gate.should_draft());
         assert!(gate.should_draft());
+    }
+
+    #[test]
+    fn a_loop_is_cut_where_its_cycle_first_repeats() {
+        let prose: Vec<u32> = (100..130).collect();
+        // "- " again and again: a cycle of two tokens.
+        let dashes: Vec<u32> = prose.iter().copied().chain([7, 8].repeat(40)).collect();
+        assert_eq!(repetition_start(&dashes), Some(prose.len() + 2));
+        // A clause of ten tokens said five times: kept once.
+        let clause: Vec<u32> = (1..=10).collect();
+        let clauses: Vec<u32> = prose.iter().copied().chain(clause.repeat(5)).collect();
+        assert_eq!(repetition_start(&clauses), Some(prose.len() + 10));
+    }
+
+    #[test]
+    fn repeated_words_short_of_a_loop_are_left_alone() {
+        let mut varied: Vec<u32> = (0..200).map(|i| i % 37).collect();
+        assert_eq!(
+            repetition_start(&varied),
+            None,
+            "a cycle of 37 is past the longest looked for"
+        );
+        varied.extend([5].repeat(LOOP_MIN_TOKENS - 1));
+        assert_eq!(repetition_start(&varied), None, "one token short of a loop");
+        varied.push(5);
+        assert!(repetition_start(&varied).is_some());
+        assert_eq!(repetition_start(&[5; LOOP_MIN_TOKENS - 1]), None);
     }
 
     #[test]
