@@ -407,6 +407,11 @@ pub fn drop_unfinished_tail(text: &str) -> String {
             break;
         }
         lines.pop();
+        // A bullet or a heading is an item of its own, so the line above it was finished (items
+        // are often written without a full stop); a prose line may continue the sentence above.
+        if bullet_text(trimmed).is_some() || is_heading(trimmed) {
+            break;
+        }
     }
     lines.join("\n").trim_end().to_owned()
 }
@@ -706,6 +711,22 @@ mod tests {
         );
         assert_eq!(drop_unfinished_tail("- First. Second is cut"), "- First.");
         assert_eq!(drop_unfinished_tail("Complete.\n"), "Complete.");
+        // Items are complete without a full stop once the next line begins.
+        assert_eq!(
+            drop_unfinished_tail(
+                "Opens a file.\n- 1st argument: `filename`\n- Returns: a file object\n- Notable: if"
+            ),
+            "Opens a file.\n- 1st argument: `filename`\n- Returns: a file object"
+        );
+        assert_eq!(
+            drop_unfinished_tail("Opens a file.\n- Reads it\n## Notes"),
+            "Opens a file.\n- Reads it"
+        );
+        // A sentence wrapped over lines and cut goes whole.
+        assert_eq!(
+            drop_unfinished_tail("Opens a file.\nThen it reads the file and\nwrites the"),
+            "Opens a file."
+        );
         // Nothing complete: the fragment stays rather than nothing.
         assert_eq!(
             drop_unfinished_tail("Reserves stock for"),
