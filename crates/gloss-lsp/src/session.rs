@@ -32,6 +32,9 @@ pub struct ClientFeatures {
     pub apply_edit: bool,
     /// `workspace/configuration`, for clients that send an empty `didChangeConfiguration`.
     pub configuration: bool,
+    /// The client shows a progress's title after the server's name (Helix: "gloss: …"), so a
+    /// title that names gloss itself would read "gloss: gloss: …".
+    pub progress_names_the_server: bool,
 }
 
 impl ClientFeatures {
@@ -49,6 +52,26 @@ impl ClientFeatures {
                 .unwrap_or(false),
             apply_edit: workspace.and_then(|w| w.apply_edit).unwrap_or(false),
             configuration: workspace.and_then(|w| w.configuration).unwrap_or(false),
+            progress_names_the_server: false,
+        }
+    }
+
+    /// What the client's name tells beyond its capabilities.
+    pub fn with_client_info(self, client_info: Option<&lsp::ClientInfo>) -> Self {
+        let name = client_info.map(|info| info.name.to_ascii_lowercase());
+        Self {
+            progress_names_the_server: name.as_deref() == Some("helix"),
+            ..self
+        }
+    }
+
+    /// A progress title as this client should get it: without gloss's own name where the client
+    /// puts the server's name in front.
+    pub fn progress_title<'a>(&self, title: &'a str) -> &'a str {
+        if self.progress_names_the_server {
+            title.strip_prefix("gloss: ").unwrap_or(title)
+        } else {
+            title
         }
     }
 }
@@ -357,5 +380,25 @@ mod tests {
             spec(json!({"model": "smollm2-135m", "threads": 1})),
             BackendSpec::Local("smollm2-135m".into(), Some(1))
         );
+    }
+
+    #[test]
+    fn progress_titles_name_gloss_once_in_helix() {
+        let info = |name: &str| lsp::ClientInfo {
+            name: name.into(),
+            version: None,
+        };
+        let helix = ClientFeatures::default().with_client_info(Some(&info("helix")));
+        assert_eq!(
+            helix.progress_title("gloss: writing a doc comment"),
+            "writing a doc comment"
+        );
+        for other in [Some(info("Visual Studio Code")), Some(info("Neovim")), None] {
+            let features = ClientFeatures::default().with_client_info(other.as_ref());
+            assert_eq!(
+                features.progress_title("gloss: explaining"),
+                "gloss: explaining"
+            );
+        }
     }
 }

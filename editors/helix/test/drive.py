@@ -451,6 +451,11 @@ def rust_hover_and_doc_comment():
     require("rust: Add doc comment writes /// lines above clamp_percent on the screen",
             secs is not None, text)
     timings["doc_comment_s"] = round(secs, 1)
+    text, secs = wait_screen(lambda s: "writing a doc comment" in s, 10)
+    keep("doc-comment-progress.txt", text)
+    check("rust: the status line names gloss once in the progress (gloss: writing a doc comment)",
+          secs is not None and "gloss: writing a doc comment" in text
+          and "gloss: gloss:" not in text, text)
 
     command("w")
     # Helix saves by renaming the file to a backup and writing a new one, so until its status

@@ -257,7 +257,7 @@ async fn generate(
     let mut progress = Reporter::begin(
         &snapshot.session.client,
         snapshot.features.work_done_progress,
-        command.progress_title(),
+        snapshot.features.progress_title(command.progress_title()),
         Some(subject(&prepared.prepared.region)),
         Some(snapshot.session.progress_cancels.clone()),
     )

@@ -22,7 +22,8 @@ pub async fn initialize(
     let encoding = convert::negotiate_encoding(&params.capabilities);
     session.negotiate(Negotiated {
         encoding,
-        features: ClientFeatures::from_capabilities(&params.capabilities),
+        features: ClientFeatures::from_capabilities(&params.capabilities)
+            .with_client_info(params.client_info.as_ref()),
     });
     let (settings, warnings) = Settings::parse(params.initialization_options.as_ref());
     session
@@ -109,7 +110,7 @@ pub async fn report_model_load(session: Arc<Session>) {
     let progress = Reporter::begin(
         &session.client,
         features.work_done_progress,
-        "gloss: loading model",
+        features.progress_title("gloss: loading model"),
         Some(spec),
         None,
     )
