@@ -9,7 +9,7 @@ use gloss_explain::{
     shape_answer,
 };
 use gloss_model::catalog::{Catalog, Progress, resolve_model};
-use gloss_model::{CancelToken, GenerateParams, Job, JobEvent, ModelWorker, Priority};
+use gloss_model::{CancelToken, GenerateParams, Job, JobEvent, ModelWorker, Priority, StopReason};
 use gloss_syntax::{Document, Language, PickOptions, Position, PositionEncoding, pick_at};
 use serde_json::json;
 
@@ -171,6 +171,10 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
     } else {
         if kind == ExplanationKind::Full {
             writeln!(out)?;
+            // What streamed holds the start of the loop; the answer kept (and cached) does not.
+            if generation.stop_reason == StopReason::Loop {
+                eprintln!("gloss: the model began repeating itself, so the answer ends there");
+            }
             // The long form streamed as it came: say which quoted names the code does not have.
             if !grounded.before.unknown.is_empty() {
                 eprintln!(
