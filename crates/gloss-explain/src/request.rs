@@ -67,30 +67,26 @@ impl PreparedExplanation {
     /// (sections follow), and the doc comment kind is that comment whole.
     pub fn prompt(&self) -> Prompt {
         let led = |then| {
-            Prompt::Led(lead_for(
+            lead_for(
                 self.context.language,
                 &self.context.code,
                 self.messages.clone(),
                 then,
-            ))
+            )
         };
-        match self.kind {
+        Prompt::Led(match self.kind {
             ExplanationKind::Hover => {
                 let known = self.known_names.clone();
-                let complete = AnswerComplete(Arc::new(move |so_far: &str| {
-                    hover_is_complete(so_far, &known)
-                }));
-                match led(AfterLead::Bullets) {
-                    Prompt::Led(chat) => Prompt::Led(LedChat {
-                        complete: Some(complete),
-                        ..chat
-                    }),
-                    other => other,
+                LedChat {
+                    complete: Some(AnswerComplete(Arc::new(move |so_far: &str| {
+                        hover_is_complete(so_far, &known)
+                    }))),
+                    ..led(AfterLead::Bullets)
                 }
             }
             ExplanationKind::Full => led(AfterLead::Sections),
             ExplanationKind::DocComment => led(AfterLead::WholeComment),
-        }
+        })
     }
 }
 
