@@ -477,6 +477,8 @@ fn run_led_job(
             })
         })?
     };
+    // Not `answer`, which holds what was streamed: a loop's start was streamed before the token
+    // loop cut it from `second.text`.
     let mut text = format!("{}{}", start.unwrap_or_default(), second.text);
     if let Some(end) = complete_at
         && !job.cancel.is_cancelled()
